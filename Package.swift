@@ -1,0 +1,80 @@
+// swift-tools-version:6.0
+// Ecology: a hardened supervisor for an economy of sandboxed LLM agents.
+// Dependencies point one way: ecology (CLI) -> Supervisor -> Kernel -> Store -> Core,
+// with Sandbox and Wire beside them (see docs/ARCHITECTURE.md).
+import PackageDescription
+
+let package = Package(
+    name: "Ecology",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "ecology", targets: ["ecology"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+    ],
+    targets: [
+        // Pure rules: no I/O, no database, no processes.
+        .target(name: "EcologyCore"),
+        // Configuration file loading and validation (YAML).
+        .target(name: "EcologyConfig", dependencies: [
+            "EcologyCore",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        // The world database: schema, migrations, records (GRDB on system SQLite).
+        .target(name: "EcologyStore", dependencies: [
+            "EcologyCore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        // Kernel actions, contracts, genesis services, events, invariants.
+        .target(name: "EcologyKernel", dependencies: [
+            "EcologyCore", "EcologyStore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        // Frames and messages spoken between the supervisor and its children.
+        .target(name: "EcologyWire", dependencies: [
+            "EcologyCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOExtras", package: "swift-nio-extras"),
+        ]),
+        // libseccomp, as a system library.
+        .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp",
+                       providers: [.apt(["libseccomp-dev"])]),
+        // Launching sandboxed children: policy, seccomp, cgroups, namespaces.
+        .target(name: "EcologySandbox", dependencies: [
+            "EcologyCore", "EcologyWire", "CSeccomp",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The LLM gateway: reservation/settlement accounting and providers.
+        .target(name: "EcologyLLM", dependencies: [
+            "EcologyCore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The supervisor: executor, agent supervision, run loop.
+        .target(name: "EcologySupervisor", dependencies: [
+            "EcologyCore", "EcologyKernel", "EcologySandbox", "EcologyWire", "EcologyLLM", "EcologyConfig",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .executableTarget(name: "ecology", dependencies: [
+            "EcologyCore", "EcologyConfig", "EcologyStore", "EcologyKernel", "EcologySandbox", "EcologySupervisor", "EcologyLLM",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "EcologyCoreTests", dependencies: ["EcologyCore"]),
+        .testTarget(name: "EcologyConfigTests", dependencies: ["EcologyConfig", "EcologyCore"]),
+        .testTarget(name: "EcologyKernelTests", dependencies: ["EcologyKernel", "EcologyStore", "EcologyCore",
+            .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "EcologyWireTests", dependencies: ["EcologyWire", "EcologyCore"]),
+        .testTarget(name: "EcologySandboxTests", dependencies: ["EcologySandbox", "EcologyWire", "EcologyCore"]),
+        .testTarget(name: "EcologyLLMTests", dependencies: ["EcologyLLM", "EcologyCore"]),
+        .testTarget(name: "EcologySupervisorTests", dependencies: ["EcologySupervisor", "EcologyKernel", "EcologyCore", "EcologySandbox", "EcologyConfig"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

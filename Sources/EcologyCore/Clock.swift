@@ -1,0 +1,37 @@
+import Foundation
+
+/// The source of time for every component. Times are integer microseconds since
+/// the Unix epoch so that token-bucket refill is exact.
+public protocol WorldClock: Sendable {
+    func nowMicros() -> Int64
+}
+
+extension WorldClock {
+    public var nowSeconds: Double { Double(nowMicros()) / 1_000_000 }
+}
+
+/// Wall-clock time for live runs.
+public struct SystemClock: WorldClock {
+    public init() {}
+    public func nowMicros() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1_000
+    }
+}
+
+/// Virtual time for tests and deterministic simulation: it moves only when told.
+public final class VirtualClock: WorldClock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var micros: Int64
+
+    public init(startMicros: Int64 = 1_800_000_000_000_000) { micros = startMicros }
+
+    public func nowMicros() -> Int64 { lock.lock(); defer { lock.unlock() }; return micros }
+
+    public func advance(seconds: Double) { advance(micros: Int64(seconds * 1_000_000)) }
+
+    public func advance(micros delta: Int64) {
+        lock.lock(); micros += delta; lock.unlock()
+    }
+}
