@@ -1,0 +1,106 @@
+import EcologyCore
+import GRDB
+
+/// One row of the single artifact namespace: agents, tools, accounts, data,
+/// contracts and the genesis services are all artifacts.
+public struct Artifact: Sendable, Equatable {
+    public var id: String
+    /// agent / tool / account / data / contract / genesis / handbook / debt / memory
+    public var kind: String
+    public var content: String
+    public var code: String?
+    public var interface: JSONValue?
+    public var accessContractID: String
+    public var hasStanding: Bool
+    public var canExecute: Bool
+    public var createdBy: String
+    public var ownerID: String
+    public var createdAt: Int64
+    public var updatedAt: Int64
+    public var deletedAt: Int64?
+    public var sizeBytes: Int64
+    public var version: Int64
+    /// Scrip the invoker pays the owner for each successful invoke.
+    public var price: Int64
+    public var metadata: JSONValue
+
+    public var isDeleted: Bool { deletedAt != nil }
+
+    static let columns = "id, kind, content, code, interface, access_contract_id, has_standing, can_execute, created_by, owner_id, created_at, updated_at, deleted_at, size_bytes, version, price, metadata"
+
+    init(row: Row) {
+        id = row[0]; kind = row[1]; content = row[2]; code = row[3]
+        interface = (row[4] as String?).flatMap { try? JSONCodec.decode($0) }
+        accessContractID = row[5]; hasStanding = row[6]; canExecute = row[7]
+        createdBy = row[8]; ownerID = row[9]; createdAt = row[10]; updatedAt = row[11]
+        deletedAt = row[12]; sizeBytes = row[13]; version = row[14]; price = row[15]
+        metadata = (try? JSONCodec.decode(row[16] as String)) ?? .object([:])
+    }
+
+    init(id: String, kind: String, content: String, code: String?, interface: JSONValue?, contract: String,
+         standing: Bool, executable: Bool, createdBy: String, owner: String, now: Int64, price: Int64 = 0,
+         metadata: JSONValue = .object([:])) {
+        self.id = id; self.kind = kind; self.content = content; self.code = code; self.interface = interface
+        self.accessContractID = contract; self.hasStanding = standing; self.canExecute = executable
+        self.createdBy = createdBy; self.ownerID = owner; self.createdAt = now; self.updatedAt = now
+        self.deletedAt = nil; self.version = 1; self.price = price; self.metadata = metadata
+        self.sizeBytes = 0
+        self.sizeBytes = computedSize
+    }
+
+    /// Bytes this artifact occupies on its owner's disk quota.
+    var computedSize: Int64 {
+        Int64(content.utf8.count + (code?.utf8.count ?? 0)
+              + (interface.map { JSONCodec.string($0).utf8.count } ?? 0))
+    }
+
+    static func load(_ db: Database, _ id: String) throws -> Artifact? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(columns) FROM artifacts WHERE id = ?"),
+                         arguments: [id]).map(Artifact.init(row:))
+    }
+
+    func insert(_ db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO artifacts (\(Self.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            """).execute(arguments: argumentsInOrder)
+    }
+
+    func update(_ db: Database) throws {
+        try db.cachedStatement(sql: """
+            UPDATE artifacts SET kind=?, content=?, code=?, interface=?, access_contract_id=?, has_standing=?,
+            can_execute=?, created_by=?, owner_id=?, created_at=?, updated_at=?, deleted_at=?, size_bytes=?,
+            version=?, price=?, metadata=? WHERE id=?
+            """).execute(arguments: StatementArguments(Array(fieldValues.dropFirst()) + [id]))
+    }
+
+    private var argumentsInOrder: StatementArguments { StatementArguments(fieldValues) }
+
+    private var fieldValues: [(any DatabaseValueConvertible)?] {
+        [
+            id, kind, content, code, interface.map(JSONCodec.string), accessContractID, hasStanding, canExecute,
+            createdBy, ownerID, createdAt, updatedAt, deletedAt, sizeBytes, version, price, JSONCodec.string(metadata),
+        ]
+    }
+
+    /// The artifact as returned by `read` and `genesis_store.get`.
+    public var json: JSONValue {
+        var o = metadataJSON.objectValue ?? [:]
+        o["content"] = .string(content)
+        o["code"] = code.map(JSONValue.string) ?? .null
+        return .object(o)
+    }
+
+    /// Everything but content and code.
+    public var metadataJSON: JSONValue {
+        .object([
+            "id": .string(id), "kind": .string(kind), "interface": interface ?? .null,
+            "access_contract_id": .string(accessContractID), "has_standing": .bool(hasStanding),
+            "can_execute": .bool(canExecute), "created_by": .string(createdBy), "owner_id": .string(ownerID),
+            "created_at": .number(seconds(createdAt)), "updated_at": .number(seconds(updatedAt)),
+            "deleted_at": deletedAt.map { .number(seconds($0)) } ?? .null,
+            "size_bytes": .int(sizeBytes), "version": .int(version), "price": .int(price), "metadata": metadata,
+        ])
+    }
+}
+
+func seconds(_ micros: Int64) -> Double { Double(micros) / 1_000_000 }

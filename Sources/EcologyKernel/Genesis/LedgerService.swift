@@ -1,0 +1,106 @@
+import EcologyCore
+import GRDB
+
+/// `genesis_ledger`: balances and unilateral transfers of scrip, ownership and llm_budget.
+struct LedgerService: GenesisService {
+    static let id = "genesis_ledger"
+    let summary = "Balances and transfers of scrip, artifact ownership and LLM budget."
+    let tools: [ToolSpec] = [
+        ToolSpec("balance", "Balances of a principal (default: yourself).", [("principal", "string", "principal id", false)]),
+        ToolSpec("all_balances", "Balances of every principal."),
+        ToolSpec("transfer", "Send scrip to any principal; no consent needed. 'from' defaults to you and needs the source's transfer permission.",
+                 [("to", "string", "recipient principal", true), ("amount", "integer", "scrip, > 0", true),
+                  ("from", "string", "source principal", false)]),
+        ToolSpec("transfer_ownership", "Give an artifact you may transfer to another principal.",
+                 [("artifact_id", "string", "artifact", true), ("to", "string", "new owner principal", true)]),
+        ToolSpec("transfer_budget", "Send LLM budget (micro-dollars) to another principal.",
+                 [("to", "string", "recipient principal", true), ("amount", "integer", "micro-dollars, > 0", true)]),
+        ToolSpec("get_budget", "LLM budget of a principal in micro-dollars (default: yourself).",
+                 [("principal", "string", "principal id", false)]),
+    ]
+
+    func call(_ method: String, _ args: Args, _ ctx: CallContext, _ k: Kernel) throws -> JSONValue {
+        switch method {
+        case "balance":
+            let who = try args.optionalID("principal") ?? ctx.caller
+            return try k.readOnly { db in try Principal.require(db, who).json(now: k.clock.nowMicros()) }
+        case "all_balances":
+            return try k.readOnly { db in
+                let now = k.clock.nowMicros()
+                return .array(try Row.fetchAll(db, sql: "SELECT \(Principal.columns) FROM principals ORDER BY id")
+                    .map { Principal(row: $0).json(now: now) })
+            }
+        case "transfer":
+            return try k.transferScrip(from: try args.optionalID("from") ?? ctx.caller, to: try args.id("to"),
+                                       amount: try args.amount("amount"), context: ctx)
+        case "transfer_ownership":
+            let id = try args.id("artifact_id"), to = try args.id("to")
+            return try k.transaction(ctx) { db in
+                try k.transferOwnership(db, artifactID: id, to: to, requester: ctx.caller)
+                return .object(["artifact_id": .string(id), "owner_id": .string(to)])
+            }
+        case "transfer_budget":
+            let to = try args.id("to"), amount = try args.amount("amount")
+            return try k.transaction(ctx) { db in
+                let source = try k.liveArtifact(db, ctx.caller)
+                try k.authorize(db, .transfer, on: source, requester: ctx.caller)
+                var from = try Principal.require(db, ctx.caller)
+                var dest = try Principal.require(db, to)
+                guard from.llmBudget >= amount else {
+                    throw KernelError(.insufficientFunds, "\(ctx.caller) has \(from.llmBudget) micro-dollars of LLM budget; \(amount) needed")
+                }
+                from.llmBudget -= amount; try from.save(db)
+                dest = try Principal.require(db, to); dest.llmBudget += amount; try dest.save(db)
+                try k.events.append(db, "transfer", principal: ctx.caller,
+                                    ["resource": "llm_budget", "from": .string(ctx.caller), "to": .string(to), "amount": .int(amount)])
+                return .object(["from": .string(ctx.caller), "to": .string(to), "amount": .int(amount)])
+            }
+        case "get_budget":
+            let who = try args.optionalID("principal") ?? ctx.caller
+            return try k.readOnly { db in
+                let p = try Principal.require(db, who)
+                return .object(["principal": .string(who), "llm_budget_microdollars": .int(p.llmBudget),
+                                "llm_budget": .number(Double(p.llmBudget) / 1_000_000)])
+            }
+        default: throw unknown(method)
+        }
+    }
+}
+
+extension Kernel {
+    /// The hot path of the ledger: permission on the source, two balance updates and
+    /// an event, in one transaction.
+    public func transferScrip(from: String, to: String, amount: Int64, context: CallContext) throws -> JSONValue {
+        if from == to { throw KernelError.invalid("cannot transfer to the same principal") }
+        return try transaction(context, costMs: config.costs.invokeGenesisMs) { db in
+            let source = try liveArtifact(db, from)
+            try authorize(db, .transfer, on: source, requester: context.caller)
+            guard let target = try Artifact.load(db, to) else { throw KernelError.notFound("recipient \(to)") }
+            if target.isDeleted { throw KernelError(.deleted, "recipient \(to) was deleted") }
+            try moveScrip(db, from: from, to: to, amount: amount)
+            try events.append(db, "transfer", principal: context.caller,
+                              ["resource": "scrip", "from": .string(from), "to": .string(to), "amount": .int(amount)])
+            return .object(["from": .string(from), "to": .string(to), "amount": .int(amount)])
+        }
+    }
+
+    /// Moves an artifact (and its disk usage) to a new owner principal.
+    func transferOwnership(_ db: Database, artifactID: String, to: String, requester: String) throws {
+        var a = try liveArtifact(db, artifactID)
+        try authorize(db, .transfer, on: a, requester: requester)
+        guard try Principal.load(db, to) != nil else { throw KernelError.notFound("principal \(to)") }
+        try moveOwnership(db, &a, to: to, by: requester)
+    }
+
+    /// Ownership change without a permission check; callers have authorized already.
+    func moveOwnership(_ db: Database, _ a: inout Artifact, to: String, by requester: String) throws {
+        let from = a.ownerID
+        guard from != to else { return }
+        try adjustDisk(db, owner: to, delta: a.sizeBytes)
+        try adjustDisk(db, owner: from, delta: -a.sizeBytes)
+        a.ownerID = to; a.version += 1; a.updatedAt = clock.nowMicros()
+        try a.update(db)
+        try events.append(db, "transfer", principal: requester,
+                          ["resource": "ownership", "artifact_id": .string(a.id), "from": .string(from), "to": .string(to)])
+    }
+}

@@ -1,0 +1,119 @@
+import EcologyCore
+import GRDB
+
+/// The balances of one principal (an artifact with standing).
+/// scrip and llm_budget are stocks that never go negative (DB CHECK constraints);
+/// compute and llm_rate are token buckets that may go into debt.
+public struct Principal: Sendable, Equatable {
+    public var id: String
+    public var scrip: Int64
+    /// Micro-dollars.
+    public var llmBudget: Int64
+    public var diskQuota: Int64
+    public var diskUsed: Int64
+    /// CPU-milliseconds.
+    public var compute: TokenBucket
+    /// LLM tokens.
+    public var llmRate: TokenBucket
+    /// The frozen state last recorded (events are emitted when it changes).
+    public var frozenRecorded: Bool
+
+    static let columns = "id, scrip, llm_budget, disk_quota, disk_used, compute_rate, compute_capacity, compute_scaled, compute_updated_at, llm_rate_rate, llm_rate_capacity, llm_rate_scaled, llm_rate_updated_at, frozen"
+
+    init(row: Row) {
+        id = row[0]; scrip = row[1]; llmBudget = row[2]; diskQuota = row[3]; diskUsed = row[4]
+        compute = TokenBucket(ratePerSecond: row[5], capacity: row[6], scaledBalance: row[7], updatedAtMicros: row[8])
+        llmRate = TokenBucket(ratePerSecond: row[9], capacity: row[10], scaledBalance: row[11], updatedAtMicros: row[12])
+        frozenRecorded = row[13]
+    }
+
+    init(id: String, scrip: Int64, llmBudget: Int64, diskQuota: Int64, compute: TokenBucket, llmRate: TokenBucket) {
+        self.id = id; self.scrip = scrip; self.llmBudget = llmBudget; self.diskQuota = diskQuota; self.diskUsed = 0
+        self.compute = compute; self.llmRate = llmRate; self.frozenRecorded = false
+    }
+
+    static func load(_ db: Database, _ id: String) throws -> Principal? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(columns) FROM principals WHERE id = ?"), arguments: [id])
+            .map(Principal.init(row:))
+    }
+
+    static func require(_ db: Database, _ id: String) throws -> Principal {
+        guard let p = try load(db, id) else {
+            throw KernelError(.notFound, "\(id) is not a principal (only artifacts with standing hold balances)")
+        }
+        return p
+    }
+
+    func insert(_ db: Database) throws {
+        try db.cachedStatement(sql: "INSERT INTO principals (\(Self.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+            .execute(arguments: [id, scrip, llmBudget, diskQuota, diskUsed,
+                                 compute.ratePerSecond, compute.capacity, compute.scaledBalance, compute.updatedAtMicros,
+                                 llmRate.ratePerSecond, llmRate.capacity, llmRate.scaledBalance, llmRate.updatedAtMicros,
+                                 frozenRecorded])
+    }
+
+    func save(_ db: Database) throws {
+        try db.cachedStatement(sql: """
+            UPDATE principals SET scrip=?, llm_budget=?, disk_quota=?, disk_used=?, compute_rate=?, compute_capacity=?,
+            compute_scaled=?, compute_updated_at=?, llm_rate_rate=?, llm_rate_capacity=?, llm_rate_scaled=?,
+            llm_rate_updated_at=?, frozen=? WHERE id=?
+            """).execute(arguments: [scrip, llmBudget, diskQuota, diskUsed,
+                                     compute.ratePerSecond, compute.capacity, compute.scaledBalance, compute.updatedAtMicros,
+                                     llmRate.ratePerSecond, llmRate.capacity, llmRate.scaledBalance, llmRate.updatedAtMicros,
+                                     frozenRecorded, id])
+    }
+
+    /// Balances as `inspect balances --json` and `genesis_ledger.balance` report them.
+    public func json(now: Int64) -> JSONValue {
+        .object([
+            "id": .string(id), "scrip": .int(scrip),
+            "compute": .int(compute.balance(atMicros: now)),
+            "llm_budget": .number(Double(llmBudget) / 1_000_000),
+            "llm_budget_microdollars": .int(llmBudget),
+            "llm_rate": .int(llmRate.balance(atMicros: now)),
+            "disk_used": .int(diskUsed), "disk_quota": .int(diskQuota),
+            "frozen": .bool(compute.isInDebt(atMicros: now)),
+        ])
+    }
+}
+
+extension Kernel {
+    /// Moves scrip between principals inside the caller's transaction.
+    func moveScrip(_ db: Database, from: String, to: String, amount: Int64) throws {
+        guard amount > 0 else { return }
+        let debit = try db.cachedStatement(sql: "UPDATE principals SET scrip = scrip - ?1 WHERE id = ?2 AND scrip >= ?1")
+        try debit.execute(arguments: [amount, from])
+        if db.changesCount == 0 {
+            let have = try Principal.require(db, from).scrip
+            throw KernelError(.insufficientFunds, "\(from) has \(have) scrip; \(amount) needed",
+                              details: ["balance": .int(have), "needed": .int(amount)])
+        }
+        try db.cachedStatement(sql: "UPDATE principals SET scrip = scrip + ? WHERE id = ?").execute(arguments: [amount, to])
+        if db.changesCount == 0 { throw KernelError(.notFound, "\(to) is not a principal") }
+    }
+
+    /// Fails with INSUFFICIENT_COMPUTE when the principal is frozen (compute in debt).
+    func requireNotFrozen(_ p: Principal, now: Int64) throws {
+        if p.compute.isInDebt(atMicros: now) {
+            let wait = p.compute.secondsUntilSolvent(atMicros: now)
+            throw KernelError(.insufficientCompute,
+                              "\(p.id) is frozen: compute balance \(p.compute.balance(atMicros: now)) CPU-ms; it recovers by accumulation or a transfer",
+                              details: ["compute": .int(p.compute.balance(atMicros: now))], retryAfter: wait)
+        }
+    }
+
+    /// Charges compute to a payer (debt allowed) and records a freeze if it starts now.
+    /// `cpuMicros` is measured CPU in microseconds; `kernelMs` the kernel's own cost.
+    func chargeCompute(_ db: Database, payer: String, cpuMicros: Int64, kernelMs: Int64 = 0) throws {
+        guard cpuMicros > 0 || kernelMs > 0, var p = try Principal.load(db, payer) else { return }
+        let now = clock.nowMicros()
+        // One CPU-ms is TokenBucket.scale scaled units, so one CPU-µs is scale/1000.
+        p.compute.consume(scaledUnits: cpuMicros * (TokenBucket.scale / 1000) + kernelMs * TokenBucket.scale, atMicros: now)
+        if p.compute.isInDebt(atMicros: now) && !p.frozenRecorded {
+            p.frozenRecorded = true
+            try events.append(db, "agent_frozen", principal: payer,
+                              ["compute": .int(p.compute.balance(atMicros: now))])
+        }
+        try p.save(db)
+    }
+}

@@ -1,0 +1,53 @@
+import EcologyCore
+import Foundation
+import GRDB
+
+/// The world's durable state: one SQLite database in WAL mode.
+///
+/// The database *is* the checkpoint. Every kernel mutation is one transaction, so a
+/// `kill -9` of the supervisor loses no committed action. `synchronous=NORMAL` in WAL
+/// mode is durable across process crashes (the OS still holds the WAL pages); only a
+/// power loss can drop the last transactions. Set `durability: .full` to fsync each commit.
+public final class WorldDatabase: @unchecked Sendable {
+    public enum Durability: String, Sendable { case normal, full }
+
+    /// The database connection pool: concurrent readers, one serialized writer.
+    public let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating if needed) the world database at `path` and runs migrations.
+    public init(path: String, durability: Durability = .normal) throws {
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        self.path = path
+        self.pool = try DatabasePool(path: path, configuration: config)
+        try WorldMigrations.migrator.migrate(pool)
+    }
+
+    /// Opens a database and migrates only up to (and including) `migration`.
+    /// Used by tests to build a database as an older version of Ecology left it.
+    public init(path: String, upTo migration: String) throws {
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        self.path = path
+        self.pool = try DatabasePool(path: path, configuration: config)
+        try WorldMigrations.migrator.migrate(pool, upTo: migration)
+    }
+
+    /// Identifiers of the migrations applied to this database, in order.
+    public func appliedMigrations() throws -> [String] {
+        try pool.read { db in try WorldMigrations.migrator.appliedMigrations(db) }
+    }
+
+    public func write<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.write(body)
+    }
+
+    public func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.read(body)
+    }
+}

@@ -1,0 +1,156 @@
+import GRDB
+
+/// The schema as an append-only list of named migrations. Never edit a shipped
+/// migration: add a new one. A database made by an older Ecology upgrades in place.
+public enum WorldMigrations {
+    public static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1_ledger_and_artifacts", migrate: v1)
+        m.registerMigration("v2_markets", migrate: v2)
+        m.registerMigration("v3_supervision", migrate: v3)
+        return m
+    }
+
+    /// Artifacts (one namespace), principals with their balances, the event log, metadata.
+    static func v1(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE artifacts (
+                id TEXT PRIMARY KEY NOT NULL,
+                kind TEXT NOT NULL,
+                content TEXT NOT NULL DEFAULT '',
+                code TEXT,
+                interface TEXT,
+                access_contract_id TEXT NOT NULL,
+                has_standing INTEGER NOT NULL,
+                can_execute INTEGER NOT NULL,
+                created_by TEXT NOT NULL,
+                owner_id TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                deleted_at INTEGER,
+                size_bytes INTEGER NOT NULL CHECK (size_bytes >= 0),
+                version INTEGER NOT NULL,
+                price INTEGER NOT NULL DEFAULT 0 CHECK (price >= 0),
+                metadata TEXT NOT NULL DEFAULT '{}'
+            );
+            CREATE INDEX artifacts_owner ON artifacts(owner_id);
+            CREATE INDEX artifacts_deleted ON artifacts(deleted_at);
+
+            CREATE VIRTUAL TABLE artifacts_fts USING fts5(
+                id, content, code, interface, content='artifacts', content_rowid='rowid',
+                tokenize='unicode61 tokenchars ''_-.''');
+            CREATE TRIGGER artifacts_fts_insert AFTER INSERT ON artifacts BEGIN
+                INSERT INTO artifacts_fts(rowid, id, content, code, interface)
+                VALUES (new.rowid, new.id, new.content, coalesce(new.code, ''), coalesce(new.interface, ''));
+            END;
+            CREATE TRIGGER artifacts_fts_delete AFTER DELETE ON artifacts BEGIN
+                INSERT INTO artifacts_fts(artifacts_fts, rowid, id, content, code, interface)
+                VALUES ('delete', old.rowid, old.id, old.content, coalesce(old.code, ''), coalesce(old.interface, ''));
+            END;
+            CREATE TRIGGER artifacts_fts_update AFTER UPDATE OF content, code, interface ON artifacts BEGIN
+                INSERT INTO artifacts_fts(artifacts_fts, rowid, id, content, code, interface)
+                VALUES ('delete', old.rowid, old.id, old.content, coalesce(old.code, ''), coalesce(old.interface, ''));
+                INSERT INTO artifacts_fts(rowid, id, content, code, interface)
+                VALUES (new.rowid, new.id, new.content, coalesce(new.code, ''), coalesce(new.interface, ''));
+            END;
+
+            CREATE TABLE principals (
+                id TEXT PRIMARY KEY NOT NULL REFERENCES artifacts(id),
+                scrip INTEGER NOT NULL CHECK (scrip >= 0),
+                llm_budget INTEGER NOT NULL CHECK (llm_budget >= 0),
+                disk_quota INTEGER NOT NULL CHECK (disk_quota >= 0),
+                disk_used INTEGER NOT NULL CHECK (disk_used >= 0),
+                compute_rate INTEGER NOT NULL,
+                compute_capacity INTEGER NOT NULL,
+                compute_scaled INTEGER NOT NULL,
+                compute_updated_at INTEGER NOT NULL,
+                llm_rate_rate INTEGER NOT NULL,
+                llm_rate_capacity INTEGER NOT NULL,
+                llm_rate_scaled INTEGER NOT NULL,
+                llm_rate_updated_at INTEGER NOT NULL,
+                frozen INTEGER NOT NULL DEFAULT 0
+            );
+
+            CREATE TABLE events (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                time INTEGER NOT NULL,
+                type TEXT NOT NULL,
+                principal TEXT,
+                data TEXT NOT NULL DEFAULT '{}'
+            );
+            CREATE INDEX events_type ON events(type, seq);
+            CREATE INDEX events_principal ON events(principal, seq);
+
+            CREATE TABLE world_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+            """)
+    }
+
+    /// The mint's bids and rounds, escrow listings, and debts.
+    static func v2(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE mint_bids (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                bidder TEXT NOT NULL,
+                artifact_id TEXT NOT NULL,
+                amount INTEGER NOT NULL CHECK (amount > 0),
+                created_at INTEGER NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('active','won','lost','withdrawn')),
+                round INTEGER,
+                paid INTEGER,
+                score INTEGER,
+                minted INTEGER
+            );
+            CREATE INDEX mint_bids_status ON mint_bids(status, amount);
+            CREATE TABLE mint_rounds (
+                round INTEGER PRIMARY KEY AUTOINCREMENT,
+                resolved_at INTEGER NOT NULL,
+                data TEXT NOT NULL
+            );
+            CREATE TABLE escrow_listings (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                artifact_id TEXT NOT NULL,
+                seller TEXT NOT NULL,
+                price INTEGER NOT NULL CHECK (price >= 0),
+                status TEXT NOT NULL CHECK (status IN ('active','sold','cancelled')),
+                buyer TEXT,
+                created_at INTEGER NOT NULL,
+                closed_at INTEGER
+            );
+            CREATE UNIQUE INDEX escrow_one_active ON escrow_listings(artifact_id) WHERE status = 'active';
+            CREATE TABLE debts (
+                id TEXT PRIMARY KEY NOT NULL REFERENCES artifacts(id),
+                debtor TEXT NOT NULL,
+                original_creditor TEXT NOT NULL,
+                amount INTEGER NOT NULL CHECK (amount > 0),
+                repay_amount INTEGER NOT NULL CHECK (repay_amount >= amount),
+                repaid INTEGER NOT NULL DEFAULT 0 CHECK (repaid >= 0 AND repaid <= repay_amount),
+                due_at INTEGER NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('requested','active','repaid','cancelled')),
+                created_at INTEGER NOT NULL
+            );
+            """)
+    }
+
+    /// Supervision state of agents (parked, restarts) and per-agent traces.
+    static func v3(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE agent_state (
+                id TEXT PRIMARY KEY NOT NULL,
+                status TEXT NOT NULL DEFAULT 'stopped',
+                restarts INTEGER NOT NULL DEFAULT 0,
+                parked INTEGER NOT NULL DEFAULT 0,
+                paused INTEGER NOT NULL DEFAULT 0,
+                actions INTEGER NOT NULL DEFAULT 0,
+                updated_at INTEGER NOT NULL DEFAULT 0
+            );
+            CREATE TABLE traces (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                agent TEXT NOT NULL,
+                time INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                data TEXT NOT NULL
+            );
+            CREATE INDEX traces_agent ON traces(agent, seq);
+            """)
+    }
+}
