@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `ecology`: the command line of SPEC section 8. Operators and checks script against it.
+@main
+struct Ecology: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ecology",
+        abstract: "A hardened supervisor for an economy of sandboxed LLM agents.",
+        subcommands: [InitCommand.self, InvokeCommand.self, ArtifactCommand.self, InspectCommand.self,
+                      BenchCommand.self, ExportCommand.self])
+}
