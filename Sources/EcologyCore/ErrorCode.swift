@@ -85,7 +85,7 @@ public enum Envelope: Sendable, Equatable {
             self = .failure(KernelError(.protocolError, "error envelope without a known code")); return
         }
         let message = e["message"]?.stringValue ?? ""
-        let details = e["details"].flatMap { $0 == .null ? nil : $0 }
+        let details: JSONValue? = e["details"].flatMap { $0 == .null ? JSONValue?.none : $0 }
         self = .failure(KernelError(code, message, details: details, retryAfter: e["retry_after"]?.doubleValue))
     }
 }
