@@ -73,7 +73,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "EcologyWireTests", dependencies: ["EcologyWire", "EcologyCore"]),
         .testTarget(name: "EcologySandboxTests", dependencies: ["EcologySandbox", "EcologyWire", "EcologyCore"]),
-        .testTarget(name: "EcologyLLMTests", dependencies: ["EcologyLLM", "EcologyCore"]),
+        .testTarget(name: "EcologyLLMTests", dependencies: ["EcologyLLM", "EcologyCore"], exclude: ["Fixtures"]),
         .testTarget(name: "EcologySupervisorTests", dependencies: ["EcologySupervisor", "EcologyKernel", "EcologyCore", "EcologySandbox", "EcologyConfig"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,0 +1,124 @@
+import EcologyCore
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The one HTTP provider: `POST {baseURL}/chat/completions` on any OpenAI-compatible
+/// server (OpenAI, Gemini's compatible endpoint, Ollama, llama.cpp, vLLM).
+///
+/// The API key is read once, at construction, from the environment variable *named*
+/// by `LLMSettings.apiKeyEnv`, and sent as `Authorization: Bearer`. An unset variable
+/// sends no header (local servers need none). `send` blocks the calling thread for at
+/// most `timeoutSeconds`, then cancels the request.
+public final class OpenAICompatibleProvider: LLMProvider, @unchecked Sendable {
+    public let endpoint: URL
+    public let capabilities: BackendCapabilities
+    public let timeoutSeconds: Double
+    private let apiKeyEnv: String
+    private let apiKey: String?
+    private let session: URLSession
+    private let clock: WorldClock
+
+    /// Throws INTERNAL (a configuration error) for a base URL that is not http(s) or a
+    /// non-positive timeout.
+    public init(settings: LLMSettings, capabilities: BackendCapabilities? = nil,
+                environment: [String: String] = ProcessInfo.processInfo.environment,
+                clock: WorldClock = SystemClock()) throws {
+        var base = settings.baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        guard let url = URL(string: base + "/chat/completions"), let scheme = url.scheme?.lowercased(),
+              scheme == "http" || scheme == "https", url.host != nil else {
+            throw KernelError(.internal, "LLM configuration error: llm.base_url \"\(settings.baseURL)\" is not an http(s) URL")
+        }
+        guard settings.timeoutSeconds > 0, settings.timeoutSeconds.isFinite else {
+            throw KernelError(.internal, "LLM configuration error: llm.timeout_seconds must be positive")
+        }
+        endpoint = url
+        self.capabilities = try capabilities ?? BackendCapabilities.from(settings: settings)
+        timeoutSeconds = settings.timeoutSeconds
+        apiKeyEnv = settings.apiKeyEnv
+        apiKey = environment[settings.apiKeyEnv].flatMap { $0.isEmpty ? nil : $0 }
+        self.clock = clock
+        // The deadline is enforced in `send`: on Linux, URLSession mishandles timeouts
+        // under one second (they fire at once), so its own timeouts are only a backstop.
+        let config = URLSessionConfiguration.ephemeral
+        config.timeoutIntervalForRequest = Self.backstop(settings.timeoutSeconds)
+        config.timeoutIntervalForResource = Self.backstop(settings.timeoutSeconds)
+        config.httpMaximumConnectionsPerHost = 64
+        config.urlCache = nil
+        session = URLSession(configuration: config)
+    }
+
+    deinit { session.invalidateAndCancel() }
+
+    public func send(_ request: ProviderRequest) -> Result<ProviderResponse, ProviderError> {
+        var http = URLRequest(url: endpoint)
+        http.httpMethod = "POST"
+        http.timeoutInterval = Self.backstop(timeoutSeconds)
+        http.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        http.setValue("application/json", forHTTPHeaderField: "Accept")
+        if let apiKey { http.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
+        http.httpBody = JSONCodec.encode(OpenAIChatWire.body(for: request, capabilities: capabilities))
+
+        let done = DispatchSemaphore(value: 0)
+        let box = ExchangeBox()
+        let task = session.dataTask(with: http) { data, response, error in
+            box.set(data: data, response: response as? HTTPURLResponse, error: error)
+            done.signal()
+        }
+        task.resume()
+        if done.wait(timeout: .now() + timeoutSeconds) == .timedOut {
+            task.cancel()
+            return .failure(.timedOut("no reply within \(timeoutSeconds) s"))
+        }
+        let (data, response, error) = box.get()
+        if let error { return .failure(Self.classify(error, timeout: timeoutSeconds)) }
+        guard let response else { return .failure(.transport("no HTTP response")) }
+        let retryAfter = response.allHeaderFields.first {
+            ($0.key as? String)?.lowercased() == "retry-after"
+        }.flatMap { $0.value as? String }
+        let result = OpenAIChatWire.parse(status: response.statusCode, retryAfterHeader: retryAfter,
+                                          body: data ?? Data(), nowSeconds: clock.nowSeconds)
+        if case .failure(.httpStatus(let status, let body)) = result, status == 401 || status == 403, apiKey == nil {
+            return .failure(.httpStatus(status, body: "no API key sent: environment variable \(apiKeyEnv) is unset. \(body)"))
+        }
+        return result
+    }
+
+    private static func backstop(_ timeout: Double) -> Double { timeout.rounded(.up) + 1 }
+
+    /// Whether the request may have reached the server decides what a failure costs.
+    static func classify(_ error: Error, timeout: Double) -> ProviderError {
+        guard let e = error as? URLError else { return .transport(String(describing: error)) }
+        switch e.code {
+        case .timedOut:
+            return .timedOut("no reply within \(timeout) s")
+        case .cannotConnectToHost, .cannotFindHost, .dnsLookupFailed, .notConnectedToInternet,
+             .badURL, .unsupportedURL, .secureConnectionFailed, .serverCertificateUntrusted,
+             .serverCertificateHasBadDate, .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot,
+             .clientCertificateRejected, .appTransportSecurityRequiresSecureConnection:
+            return .notSent("\(e.localizedDescription) (URLError \(e.code.rawValue))")
+        default:
+            return .transport("\(e.localizedDescription) (URLError \(e.code.rawValue))")
+        }
+    }
+}
+
+/// Hands the completion handler's values to the waiting thread.
+private final class ExchangeBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data: Data?
+    private var response: HTTPURLResponse?
+    private var error: Error?
+
+    func set(data: Data?, response: HTTPURLResponse?, error: Error?) {
+        lock.lock(); defer { lock.unlock() }
+        self.data = data; self.response = response; self.error = error
+    }
+
+    func get() -> (Data?, HTTPURLResponse?, Error?) {
+        lock.lock(); defer { lock.unlock() }
+        return (data, response, error)
+    }
+}
