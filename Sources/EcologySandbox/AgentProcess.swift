@@ -1,0 +1,99 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A long-lived sandboxed agent child. The supervisor talks to it over `socket` (frames of
+/// EcologyWire), charges `cpuMicros()` continuously, and may freeze, thaw, stop or kill it.
+public final class AgentProcess: @unchecked Sendable {
+    /// The supervisor's end of the child's socketpair (owned by this handle; closed by `stop`/`kill`).
+    public let socket: Int32
+    /// The child's pid in the host (supervisor's) pid namespace, when the kernel reported it.
+    public let hostPid: Int32?
+    /// The child's pid inside the sandbox pid namespace.
+    public let namespacePid: Int32
+    private let executor: SandboxedExecutor
+    private let zygote: Zygote
+    private let ticket: ChildTicket
+    private let lease: SandboxedExecutor.Lease
+    private let lock = NSLock()
+    private var finished = false
+
+    init(executor: SandboxedExecutor, zygote: Zygote, ticket: ChildTicket, lease: SandboxedExecutor.Lease,
+         socket: Int32, namespacePid: Int32, hostPid: Int32?) {
+        self.executor = executor; self.zygote = zygote; self.ticket = ticket; self.lease = lease
+        self.socket = socket; self.namespacePid = namespacePid; self.hostPid = hostPid
+    }
+
+    deinit { _ = kill() }
+
+    /// The pid to show operators: the host pid when known.
+    public var pid: Int32 { hostPid ?? namespacePid }
+
+    /// The exit, once the child has ended.
+    public var exit: ChildExit? { ticket.currentExit }
+
+    /// CPU used so far (user + system) in microseconds: the cgroup's counter, else /proc.
+    public func cpuMicros() -> Int64 {
+        if let e = ticket.currentExit { return e.cpuMicros }
+        if let c = executor.cgroupCPU(lease) { return c }
+        guard let hostPid, let stat = Posix.readFile("/proc/\(hostPid)/stat"),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let u = Int64(fields[11]), let s = Int64(fields[12]) else { return 0 }
+        return (u + s) * 1_000_000 / Int64(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// Freezes every process of the agent (cgroup freezer, else SIGSTOP).
+    @discardableResult
+    public func freeze() -> Bool {
+        if executor.setFrozen(lease, true) { return true }
+        guard let hostPid else { return false }
+        return Glibc.kill(hostPid, SIGSTOP) == 0
+    }
+
+    @discardableResult
+    public func thaw() -> Bool {
+        if executor.setFrozen(lease, false) { return true }
+        guard let hostPid else { return false }
+        return Glibc.kill(hostPid, SIGCONT) == 0
+    }
+
+    /// Waits for the child to end on its own.
+    public func waitExit(timeout: Double) -> ChildExit? {
+        let e = ticket.waitExit(until: Posix.now() + timeout)
+        if e != nil { finish() }
+        return e
+    }
+
+    /// Closes the socket (the agent sees EOF), waits `grace` seconds, then kills.
+    public func stop(grace: Double = 1) -> ChildExit? {
+        lock.lock()
+        if !finished { Glibc.shutdown(socket, Int32(SHUT_RDWR)) }
+        lock.unlock()
+        if let e = waitExit(timeout: grace) { return e }
+        return kill()
+    }
+
+    /// SIGKILL (thawing first, so a frozen child can die), then reaps.
+    @discardableResult
+    public func kill() -> ChildExit? {
+        if ticket.currentExit == nil {
+            _ = executor.setFrozen(lease, false)
+            zygote.kill(ticket)
+        }
+        let e = ticket.waitExit(until: Posix.now() + 5)
+        finish()
+        return e
+    }
+
+    private func finish() {
+        lock.lock()
+        if finished || ticket.currentExit == nil { lock.unlock(); return }
+        finished = true
+        lock.unlock()
+        Glibc.close(socket)
+        zygote.release(ticket)
+        executor.finish(lease)
+    }
+}

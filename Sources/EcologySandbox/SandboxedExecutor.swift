@@ -1,0 +1,348 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import EcologyCore
+import EcologyWire
+import Logging
+
+/// Which sandbox layers are active in this process (what `ecology doctor` prints).
+public struct SandboxLayers: Sendable, Equatable {
+    /// net, pid, mount, ipc, uts -> active; plus "rootfs" (read-only root) and "seccomp_report".
+    public var namespaces: [String: Bool]
+    public var cgroup: CgroupVersion
+    public var cgroupDetail: String
+    public var seccomp: Bool
+    public var rlimits: Bool
+    public var privilegeDrop: Bool
+    public var warnings: [String]
+
+    public var json: JSONValue {
+        .object([
+            "namespaces": .object(namespaces.mapValues(JSONValue.bool)),
+            "cgroup": .string(cgroup.rawValue), "cgroup_detail": .string(cgroupDetail),
+            "seccomp": .bool(seccomp), "rlimits": .bool(rlimits), "privilege_drop": .bool(privilegeDrop),
+            "warnings": .array(warnings.map(JSONValue.string)),
+        ])
+    }
+}
+
+/// Runs artifact and contract code in fresh sandboxed Python children forked from a warm
+/// zygote, and starts long-lived agent children with the same launcher.
+/// Thread-safe and re-entrant: `kernelCalls` may call `execute` again (nested invokes).
+public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
+    public struct Options: Sendable {
+        public var sandboxDir: String?
+        /// nil: detect (v2 preferred, then v1); `.none`: do not use cgroups.
+        public var cgroups: CgroupVersion?
+        public var namespaces = true
+        public init(sandboxDir: String? = nil, cgroups: CgroupVersion? = nil) {
+            self.sandboxDir = sandboxDir; self.cgroups = cgroups
+        }
+    }
+
+    public let config: WorldConfig
+    public let policies: [ChildKind: SandboxPolicy]
+    public let sandboxDir: String
+    public private(set) var layers: SandboxLayers
+    let logger = Logger(label: "ecology.sandbox")
+    private let zygoteOptions: Zygote.Options
+    private let lock = NSLock()
+    private var zygote: Zygote
+    private let pool: CgroupPool?
+    private var freeIndexes: [Int] = []
+    private var nextIndex = 0
+    private var closed = false
+
+    public init(config: WorldConfig, options: Options = Options()) throws {
+        self.config = config
+        var policies: [ChildKind: SandboxPolicy] = [:]
+        var filters: [ChildKind: [UInt8]] = [:]
+        for kind in ChildKind.allCases {
+            let p = SandboxPolicy.for(kind: kind, config: config)
+            policies[kind] = p
+            filters[kind] = try SeccompCompiler.compile(p.seccomp).bpf
+        }
+        self.policies = policies
+        sandboxDir = try options.sandboxDir ?? SandboxLocator.locate()
+        var ns = SandboxPolicy.Namespaces()
+        if !options.namespaces { ns = .init(net: false, pid: false, mount: false, ipc: false, uts: false) }
+        zygoteOptions = Zygote.Options(python: config.sandbox.python, sandboxDir: sandboxDir, filters: filters,
+                                       environment: policies[.artifact]!.environment, namespaces: ns)
+        let z = try Zygote(zygoteOptions)
+        zygote = z
+        var warnings = z.warnings
+        var layout = CgroupLayout.detect(prefer: options.cgroups == CgroupVersion.none ? nil : options.cgroups)
+        var pool: CgroupPool?
+        if options.cgroups == CgroupVersion.none || config.sandbox.mode == "none" {
+            layout = CgroupLayout(version: .none, ownDirs: [:], reason: "cgroups disabled by configuration")
+        } else if layout.version != .none {
+            let art = policies[.artifact]!.cgroup
+            do {
+                pool = try CgroupPool(layout: layout, pids: art.pids, cpuPercent: art.cpuPercent,
+                                      register: { [z] i, fds in try z.registerSlot(i, fds: fds) })
+            } catch {
+                warnings.append("cgroups: \(error) — limits fall back to rlimits")
+                layout = CgroupLayout(version: .none, ownDirs: [:], reason: "\(layout.reason), not writable: \(error)")
+            }
+        } else {
+            warnings.append("cgroups: \(layout.reason) — memory falls back to RLIMIT_AS, no per-child pids limit")
+        }
+        self.pool = pool
+        let root = getuid() == 0
+        if !root { warnings.append("not root: children keep the supervisor's uid (no per-slot uid, no bounding-set drop)") }
+        layers = SandboxLayers(namespaces: z.layers, cgroup: layout.version, cgroupDetail: layout.reason,
+                               seccomp: true, rlimits: true, privilegeDrop: root, warnings: warnings)
+        for w in warnings { logger.warning("SANDBOX DEGRADED: \(w)") }
+    }
+
+    deinit { shutdown() }
+
+    /// Stops the zygote (which kills every child) and removes the cgroup pool.
+    public func shutdown() {
+        lock.lock()
+        if closed { lock.unlock(); return }
+        closed = true
+        let z = zygote
+        lock.unlock()
+        z.shutdown()
+        pool?.destroy()
+    }
+
+    // MARK: - slots
+
+    struct Lease {
+        let index: Int
+        let cgroup: CgroupPool.Slot?
+    }
+
+    private func currentZygote() throws -> Zygote {
+        lock.lock(); defer { lock.unlock() }
+        if closed { throw SandboxError("executor is shut down") }
+        if zygote.isAlive { return zygote }
+        logger.error("zygote died; restarting it")
+        let z = try Zygote(zygoteOptions)
+        zygote = z
+        pool?.register = { [z] i, fds in try z.registerSlot(i, fds: fds) }
+        try pool?.reregisterAll()
+        return z
+    }
+
+    private func lease(memoryBytes: Int64) throws -> Lease {
+        if let pool {
+            let s = try pool.acquire(memoryBytes: memoryBytes)
+            return Lease(index: s.index, cgroup: s)
+        }
+        lock.lock(); defer { lock.unlock() }
+        if let i = freeIndexes.popLast() { return Lease(index: i, cgroup: nil) }
+        nextIndex += 1
+        return Lease(index: nextIndex - 1, cgroup: nil)
+    }
+
+    private func release(_ lease: Lease) {
+        if let s = lease.cgroup { pool?.release(s); return }
+        lock.lock(); freeIndexes.append(lease.index); lock.unlock()
+    }
+
+    private func rlimits(_ policy: SandboxPolicy, memoryBytes: Int64, cpuSeconds: Int?) -> [String: Int64] {
+        var r: [String: Int64] = ["open_files": Int64(policy.rlimits.openFiles),
+                                  "file_size_bytes": policy.rlimits.fileSizeBytes,
+                                  "core_bytes": policy.rlimits.coreBytes, "memlock_bytes": 0]
+        if let c = cpuSeconds { r["cpu_seconds"] = Int64(c) }
+        if getuid() == 0 { r["processes"] = Int64(policy.cgroup.pids) }
+        if pool == nil { r["address_space_bytes"] = max(memoryBytes * 4, 256 << 20) }
+        return r
+    }
+
+    private func spawn(_ kind: ChildKind, policy: SandboxPolicy, lease: Lease, memoryBytes: Int64, cpuSeconds: Int?,
+                       entry: String?, socket: Int32) throws -> (Zygote, ChildTicket) {
+        let z = try currentZygote()
+        let t = try z.spawn(kind: kind, slot: lease.cgroup?.index, uid: policy.uidBase + UInt32(lease.index),
+                            gid: policy.gid, rlimits: rlimits(policy, memoryBytes: memoryBytes, cpuSeconds: cpuSeconds),
+                            tmpBytes: policy.filesystem.tmpBytes, entry: entry, socket: socket)
+        return (z, t)
+    }
+
+    // MARK: - executions
+
+    public func execute(_ request: ExecutionRequest, kernelCalls: @escaping KernelCallHandler) -> ExecutionOutcome {
+        let start = Posix.now()
+        func elapsed() -> Int64 { Int64((Posix.now() - start) * 1e6) }
+        func fail(_ code: ErrorCode, _ message: String) -> ExecutionOutcome {
+            ExecutionOutcome(result: .failure(KernelError(code, message)), cpuMicros: 0, wallMicros: elapsed())
+        }
+        let policy = policies[request.kind]!
+        let timeout = request.timeoutSeconds > 0 ? request.timeoutSeconds : (policy.wallTimeoutSeconds ?? config.limits.invokeTimeoutSeconds)
+        let deadline = start + timeout
+        let memory = request.memoryLimitBytes > 0 ? request.memoryLimitBytes : policy.cgroup.memoryBytes
+        let maxOutput = request.maxOutputBytes > 0 ? min(request.maxOutputBytes, policy.maxOutputBytes) : policy.maxOutputBytes
+        let cpuLimit = policy.rlimits.cpuSeconds ?? Int(timeout.rounded(.up))
+
+        let lease: Lease
+        do { lease = try self.lease(memoryBytes: memory) } catch { return fail(.internal, "sandbox: \(error)") }
+        let oomBefore = lease.cgroup.map { pool!.oomKills($0) } ?? 0
+        let mine: Int32, theirs: Int32
+        do { (mine, theirs) = try Posix.socketPair(type: Int32(SOCK_STREAM.rawValue)) } catch {
+            release(lease); return fail(.internal, "sandbox: \(error)")
+        }
+        defer { close(mine) }
+        let z: Zygote, ticket: ChildTicket
+        do {
+            (z, ticket) = try spawn(request.kind, policy: policy, lease: lease, memoryBytes: memory,
+                                    cpuSeconds: cpuLimit, entry: nil, socket: theirs)
+        } catch {
+            close(theirs); release(lease)
+            return fail(.internal, "sandbox: \(error)")
+        }
+        close(theirs)
+        Posix.setNonBlocking(mine)
+        defer { z.release(ticket) }
+
+        var message = ExecuteMessage(request)
+        message.maxOutputBytes = maxOutput
+        let maxFrame = max(config.limits.maxFrameBytes, maxOutput + 4096)
+        var result: Envelope?
+        var protocolError: KernelError?
+        var timedOut = false
+        var killed = false
+
+        if !Posix.sendAll(mine, Frame.encode(WireMessage.execute(message).json), deadline: deadline) {
+            timedOut = Posix.now() >= deadline
+        } else {
+            var decoder = FrameDecoder(maxFrameBytes: maxFrame)
+            var buf = [UInt8](repeating: 0, count: 65_536)
+            serve: while true {
+                let ev = Posix.poll(mine, events: Int16(POLLIN), deadline: deadline)
+                if ev == 0 { timedOut = true; break }
+                let n = buf.withUnsafeMutableBytes { recv(mine, $0.baseAddress, $0.count, 0) }
+                if n < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+                do {
+                    if n <= 0 {
+                        try decoder.finish()
+                        break
+                    }
+                    decoder.append(buf[0..<n])
+                    while let frame = try decoder.next() {
+                        switch try WireMessage(json: frame) {
+                        case .call(let id, let action, let params):
+                            let reply: Envelope = policy.kernelCallsAllowed
+                                ? kernelCalls(action, params)
+                                : .failure(KernelError(.accessDenied, "contracts are pure: kernel calls are refused"))
+                            _ = Posix.sendAll(mine, Frame.encode(WireMessage.reply(id: id, response: reply).json), deadline: deadline)
+                        case .result(let id, let response):
+                            guard id == WireMessage.executeID else { throw MessageError("result for unknown id \(id)") }
+                            result = response
+                            break serve
+                        case .reply(let id, _):
+                            throw MessageError("child sent a reply to unknown id \(id)")
+                        case let other:
+                            throw MessageError("unexpected \(other.type) message from child")
+                        }
+                    }
+                } catch let e as FrameError {
+                    protocolError = e.kernelError; break
+                } catch let e as MessageError {
+                    protocolError = e.kernelError; break
+                } catch {
+                    protocolError = KernelError(.protocolError, "\(error)"); break
+                }
+            }
+        }
+        if result == nil || protocolError != nil || timedOut {
+            z.kill(ticket); killed = true
+        }
+        // A child that answered exits at once; give it a moment, then kill it.
+        var exit = ticket.waitExit(until: Posix.now() + (killed ? 5 : 0.5))
+        if exit == nil && !killed {
+            z.kill(ticket); killed = true
+            exit = ticket.waitExit(until: Posix.now() + 5)
+        }
+        guard let exit else {
+            // The zygote is gone or wedged: its children died with it (pdeathsig / pid ns).
+            if let s = lease.cgroup { pool?.killAll(s) }
+            release(lease)
+            return fail(.internal, "sandbox: lost track of the child (\(ticket.currentFailure ?? "no exit record"))")
+        }
+        let oomAfter = lease.cgroup.map { pool!.oomKills($0) } ?? 0
+        release(lease)
+
+        var outcome = ExecutionOutcome(result: .failure(KernelError(.internal, "unclassified")), cpuMicros: exit.cpuMicros,
+                                       wallMicros: elapsed(), peakMemoryBytes: exit.maxRSSBytes)
+        outcome.result = classify(exit: exit, result: result, protocolError: protocolError, timedOut: timedOut,
+                                  oom: oomAfter > oomBefore, cpuLimit: cpuLimit, timeout: timeout,
+                                  violated: &outcome.violatedSyscall)
+        return outcome
+    }
+
+    private func classify(exit: ChildExit, result: Envelope?, protocolError: KernelError?, timedOut: Bool, oom: Bool,
+                          cpuLimit: Int, timeout: Double, violated: inout String?) -> Result<JSONValue, KernelError> {
+        if let nr = exit.syscall {
+            let name = SeccompCompiler.syscallName(nr)
+            violated = name
+            return .failure(KernelError(.sandboxViolation, "blocked syscall \(name)",
+                                        details: ["syscall": .string(name), "number": .int(Int64(nr))]))
+        }
+        if exit.signal == SIGSYS {
+            violated = "unknown"
+            return .failure(KernelError(.sandboxViolation, "killed by seccomp (syscall not reported)",
+                                        details: ["signal": "SIGSYS"]))
+        }
+        if oom {
+            return .failure(KernelError(.outOfMemory, "the child exceeded its memory limit", details: ["limit": "memory"]))
+        }
+        if let result, result.error?.code == .outOfMemory { return Envelope(json: result.json).asResult }
+        if timedOut {
+            return .failure(KernelError(.timeout, "execution exceeded its wall-clock limit of \(timeout) s",
+                                        details: ["limit": "wall", "seconds": .number(timeout)]))
+        }
+        if exit.signal == SIGXCPU || (exit.signal == SIGKILL && exit.cpuMicros >= Int64(cpuLimit) * 1_000_000) {
+            return .failure(KernelError(.timeout, "execution exceeded its CPU limit of \(cpuLimit) s",
+                                        details: ["limit": "cpu", "seconds": .int(Int64(cpuLimit))]))
+        }
+        if let protocolError { return .failure(protocolError) }
+        if let result { return result.asResult }
+        if let s = exit.signal {
+            return .failure(KernelError(.executionError, "the child was killed by signal \(s)", details: ["signal": .int(Int64(s))]))
+        }
+        return .failure(KernelError(.protocolError, "the child exited (code \(exit.exitCode ?? -1)) without a result"))
+    }
+
+    // MARK: - agents
+
+    /// Starts a long-lived child of kind `agent` running `entry` (a script path relative to
+    /// `sandbox/`) with its socket as fd 3. The caller owns the returned handle.
+    public func spawnAgent(entry: String, memoryBytes: Int64? = nil) throws -> AgentProcess {
+        let policy = policies[.agent]!
+        let memory = memoryBytes ?? policy.cgroup.memoryBytes
+        let lease = try self.lease(memoryBytes: memory)
+        let (mine, theirs) = try Posix.socketPair(type: Int32(SOCK_STREAM.rawValue))
+        do {
+            let (z, ticket) = try spawn(.agent, policy: policy, lease: lease, memoryBytes: memory, cpuSeconds: nil,
+                                        entry: entry, socket: theirs)
+            close(theirs)
+            let (nsPid, hostPid) = ticket.waitSpawned(until: Posix.now() + 10)
+            guard let nsPid else {
+                close(mine); release(lease)
+                throw SandboxError("agent child did not start: \(ticket.currentFailure ?? "timeout")")
+            }
+            return AgentProcess(executor: self, zygote: z, ticket: ticket, lease: lease, socket: mine,
+                                namespacePid: nsPid, hostPid: hostPid)
+        } catch {
+            close(theirs); close(mine); release(lease)
+            throw error
+        }
+    }
+
+    func cgroupCPU(_ lease: Lease) -> Int64? { lease.cgroup.flatMap { pool?.cpuMicros($0) } }
+    func setFrozen(_ lease: Lease, _ frozen: Bool) -> Bool { lease.cgroup.map { pool?.setFrozen($0, frozen) ?? false } ?? false }
+    func finish(_ lease: Lease) { release(lease) }
+}
+
+extension Envelope {
+    var asResult: Result<JSONValue, KernelError> {
+        switch self {
+        case .ok(let v): return .success(v)
+        case .failure(let e): return .failure(e)
+        }
+    }
+}

@@ -1,0 +1,311 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import EcologyCore
+
+/// How a sandboxed child ended, as the zygote saw it in `wait4`.
+public struct ChildExit: Sendable, Equatable {
+    public var pid: Int32
+    public var exitCode: Int32?
+    public var signal: Int32?
+    public var userMicros: Int64
+    public var systemMicros: Int64
+    public var maxRSSBytes: Int64
+    /// Set when the seccomp reporter caught a denied syscall.
+    public var syscall: Int32?
+    public var cpuMicros: Int64 { userMicros + systemMicros }
+}
+
+/// One child's bookkeeping between `spawn` and its `exited` record.
+final class ChildTicket: @unchecked Sendable {
+    let id: Int64
+    private let cond = NSCondition()
+    private(set) var nsPid: Int32?
+    private(set) var hostPid: Int32?
+    private(set) var exit: ChildExit?
+    private(set) var failure: String?
+
+    init(id: Int64) { self.id = id }
+
+    func spawned(nsPid: Int32, hostPid: Int32?) {
+        cond.lock(); self.nsPid = nsPid; self.hostPid = hostPid; cond.broadcast(); cond.unlock()
+    }
+    func exited(_ e: ChildExit) { cond.lock(); exit = e; cond.broadcast(); cond.unlock() }
+    func failed(_ message: String) { cond.lock(); failure = message; cond.broadcast(); cond.unlock() }
+
+    /// Waits for the exit record until the monotonic deadline.
+    func waitExit(until deadline: Double) -> ChildExit? {
+        cond.lock(); defer { cond.unlock() }
+        while exit == nil && failure == nil {
+            let left = deadline - Posix.now()
+            if left <= 0 { break }
+            _ = cond.wait(until: Date(timeIntervalSinceNow: left))
+        }
+        return exit
+    }
+
+    func waitSpawned(until deadline: Double) -> (Int32?, Int32?) {
+        cond.lock(); defer { cond.unlock() }
+        while nsPid == nil && exit == nil && failure == nil {
+            let left = deadline - Posix.now()
+            if left <= 0 { break }
+            _ = cond.wait(until: Date(timeIntervalSinceNow: left))
+        }
+        return (nsPid, hostPid)
+    }
+
+    var currentExit: ChildExit? { cond.lock(); defer { cond.unlock() }; return exit }
+    var currentFailure: String? { cond.lock(); defer { cond.unlock() }; return failure }
+}
+
+/// The supervisor's handle on `sandbox/zygote.py`, the pre-initialised Python fork-server.
+/// Started with posix_spawn (the multithreaded supervisor never forks) and a SOCK_SEQPACKET
+/// control socket; one reader thread dispatches the zygote's records to waiting callers.
+final class Zygote: @unchecked Sendable {
+    struct Options {
+        var python: String
+        var sandboxDir: String
+        var filters: [ChildKind: [UInt8]]
+        var environment: [String: String]
+        var namespaces: SandboxPolicy.Namespaces
+    }
+
+    let processID: pid_t
+    let serverHostPid: Int32?
+    let layers: [String: Bool]
+    let warnings: [String]
+    private let ctrl: Int32
+    private let lock = NSLock()
+    private var tickets: [Int64: ChildTicket] = [:]
+    private var nextID: Int64 = 1
+    private var dead: String?
+    private var reader: Thread?
+
+    init(_ options: Options, startTimeout: Double = 20) throws {
+        let (mine, theirs0) = try Posix.socketPair(type: Int32(SOCK_SEQPACKET.rawValue))
+        var theirs = theirs0
+        if theirs == 3 { theirs = fcntl(theirs0, F_DUPFD_CLOEXEC, 10); close(theirs0) }
+        var on: Int32 = 1
+        setsockopt(mine, SOL_SOCKET, SO_PASSCRED, &on, socklen_t(MemoryLayout<Int32>.size))
+
+        var fa = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&fa)
+        defer { posix_spawn_file_actions_destroy(&fa) }
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_adddup2(&fa, theirs, 3)
+        // Descriptors other threads opened without O_CLOEXEC: the zygote closes all >= 4 first thing.
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var empty = sigset_t(); sigemptyset(&empty)
+        var all = sigset_t(); sigfillset(&all)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = [options.python, "-I", "-S", "-B", options.sandboxDir + "/zygote.py"]
+        let envp = options.environment.keys.sorted().map { "\($0)=\(options.environment[$0]!)" }
+        var cArgv = argv.map { strdup($0) } + [nil]
+        var cEnv = envp.map { strdup($0) } + [nil]
+        defer { cArgv.forEach { free($0) }; cEnv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, options.python, &fa, &attr, &cArgv, &cEnv)
+        close(theirs)
+        guard rc == 0 else {
+            close(mine)
+            throw SandboxError("posix_spawn \(options.python): \(String(cString: strerror(rc)))")
+        }
+        processID = pid
+        ctrl = mine
+
+        let filters = JSONValue.object(Dictionary(uniqueKeysWithValues: options.filters.map {
+            ($0.key.rawValue, JSONValue.string(Data($0.value).base64EncodedString()))
+        }))
+        let ns = options.namespaces
+        let initMsg: JSONValue = [
+            "type": "init", "filters": filters, "sandbox_dir": .string(options.sandboxDir),
+            "env": .object(options.environment.mapValues(JSONValue.string)),
+            "namespaces": ["net": .bool(ns.net), "pid": .bool(ns.pid), "mount": .bool(ns.mount),
+                           "ipc": .bool(ns.ipc), "uts": .bool(ns.uts)],
+        ]
+        guard Zygote.sendRecord(mine, JSONCodec.encode(initMsg), fds: []) else {
+            Zygote.reap(pid, kill: true); close(mine)
+            throw SandboxError("zygote did not accept its init record: \(Posix.errnoText)")
+        }
+        guard Posix.poll(mine, events: Int16(POLLIN), deadline: Posix.now() + startTimeout) & Int16(POLLIN) != 0,
+              let (ready, creds) = Zygote.recvRecord(mine), ready["type"]?.stringValue == "ready" else {
+            Zygote.reap(pid, kill: true); close(mine)
+            throw SandboxError("zygote did not start (python \(options.python), dir \(options.sandboxDir))")
+        }
+        layers = ready["layers"]?.objectValue?.compactMapValues(\.boolValue) ?? [:]
+        warnings = ready["warnings"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        serverHostPid = creds
+        let t = Thread { [unowned self] in self.readLoop() }
+        t.name = "ecology-zygote-reader"
+        reader = t
+        t.start()
+    }
+
+    deinit { shutdown() }
+
+    var isAlive: Bool { lock.lock(); defer { lock.unlock() }; return dead == nil }
+
+    /// Asks the zygote to fork a child that runs as `kind` on `socket` (the child's end,
+    /// which the caller closes afterwards).
+    func spawn(kind: ChildKind, slot: Int?, uid: UInt32, gid: UInt32, rlimits: [String: Int64], tmpBytes: Int64,
+               entry: String?, socket: Int32) throws -> ChildTicket {
+        lock.lock()
+        if let dead { lock.unlock(); throw SandboxError("zygote is gone: \(dead)") }
+        let id = nextID; nextID += 1
+        let ticket = ChildTicket(id: id)
+        tickets[id] = ticket
+        lock.unlock()
+        var msg: [String: JSONValue] = [
+            "type": "spawn", "id": .int(id), "kind": .string(kind.rawValue), "uid": .int(Int64(uid)),
+            "gid": .int(Int64(gid)), "rlimits": .object(rlimits.mapValues(JSONValue.int)), "tmp_bytes": .int(tmpBytes),
+        ]
+        if let slot { msg["slot"] = .int(Int64(slot)) }
+        if let entry { msg["entry"] = .string(entry) }
+        guard Zygote.sendRecord(ctrl, JSONCodec.encode(.object(msg)), fds: [socket]) else {
+            lock.lock(); tickets[id] = nil; lock.unlock()
+            throw SandboxError("zygote control socket: \(Posix.errnoText)")
+        }
+        return ticket
+    }
+
+    /// Hands the zygote the cgroup.procs files of a slot; children write "0" to attach.
+    func registerSlot(_ slot: Int, fds: [Int32]) throws {
+        guard Zygote.sendRecord(ctrl, JSONCodec.encode(["type": "slot", "slot": .int(Int64(slot))]), fds: fds) else {
+            throw SandboxError("zygote control socket: \(Posix.errnoText)")
+        }
+    }
+
+    /// SIGKILL from the zygote, the child's parent: no pid-reuse race.
+    func kill(_ ticket: ChildTicket) {
+        _ = Zygote.sendRecord(ctrl, JSONCodec.encode(["type": "kill", "id": .int(ticket.id)]), fds: [])
+    }
+
+    /// Forgets a ticket whose exit has been collected.
+    func release(_ ticket: ChildTicket) {
+        lock.lock(); tickets[ticket.id] = nil; lock.unlock()
+    }
+
+    func shutdown() {
+        lock.lock()
+        let wasAlive = dead == nil
+        if wasAlive { dead = "shut down" }
+        lock.unlock()
+        guard wasAlive else { return }
+        Glibc.shutdown(ctrl, Int32(SHUT_RDWR))
+        Zygote.reap(processID, kill: false)
+        if let reader, !Thread.current.isEqual(reader) {
+            while !reader.isFinished { usleep(1000) }
+        }
+        close(ctrl)
+    }
+
+    // MARK: - control records
+
+    private func readLoop() {
+        while true {
+            guard let (msg, creds) = Zygote.recvRecord(ctrl) else { break }
+            let id = msg["id"]?.intValue ?? -1
+            lock.lock(); let ticket = tickets[id]; lock.unlock()
+            guard let ticket else { continue }
+            switch msg["type"]?.stringValue {
+            case "spawned":
+                ticket.spawned(nsPid: Int32(msg["pid"]?.intValue ?? -1), hostPid: creds)
+            case "exited":
+                let e = ChildExit(pid: Int32(msg["pid"]?.intValue ?? -1),
+                                  exitCode: msg["exit_code"]?.intValue.map { Int32($0) },
+                                  signal: msg["signal"]?.intValue.map { Int32($0) },
+                                  userMicros: msg["utime_us"]?.intValue ?? 0, systemMicros: msg["stime_us"]?.intValue ?? 0,
+                                  maxRSSBytes: (msg["maxrss_kb"]?.intValue ?? 0) * 1024,
+                                  syscall: msg["syscall"]?.intValue.map { Int32($0) })
+                ticket.exited(e)
+            case "error":
+                ticket.failed(msg["message"]?.stringValue ?? "zygote error")
+            default:
+                continue
+            }
+        }
+        lock.lock()
+        if dead == nil { dead = "zygote exited" }
+        let all = Array(tickets.values)
+        lock.unlock()
+        for t in all { t.failed("zygote exited") }
+    }
+
+    static func reap(_ pid: pid_t, kill: Bool) {
+        if kill { Glibc.kill(pid, SIGKILL) }
+        var status: Int32 = 0
+        let deadline = Posix.now() + 2
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if Posix.now() > deadline { Glibc.kill(pid, SIGKILL) }
+            usleep(500)
+        }
+    }
+
+    static func sendRecord(_ fd: Int32, _ data: Data, fds: [Int32]) -> Bool {
+        var bytes = [UInt8](data)
+        let space = fds.isEmpty ? 0 : 16 + ((fds.count * 4 + 7) & ~7)
+        var control = [UInt8](repeating: 0, count: max(space, 1))
+        if !fds.isEmpty {
+            control.withUnsafeMutableBytes { p in
+                p.storeBytes(of: 16 + fds.count * 4, toByteOffset: 0, as: Int.self)
+                p.storeBytes(of: SOL_SOCKET, toByteOffset: 8, as: Int32.self)
+                p.storeBytes(of: Int32(SCM_RIGHTS), toByteOffset: 12, as: Int32.self)
+                for (i, f) in fds.enumerated() { p.storeBytes(of: f, toByteOffset: 16 + 4 * i, as: Int32.self) }
+            }
+        }
+        return bytes.withUnsafeMutableBytes { b in
+            control.withUnsafeMutableBytes { c in
+                var iov = iovec(iov_base: b.baseAddress, iov_len: b.count)
+                return withUnsafeMutablePointer(to: &iov) { iovp in
+                    var mh = msghdr()
+                    mh.msg_iov = iovp
+                    mh.msg_iovlen = 1
+                    if space > 0 { mh.msg_control = c.baseAddress; mh.msg_controllen = space }
+                    while true {
+                        let n = sendmsg(fd, &mh, Int32(MSG_NOSIGNAL))
+                        if n < 0 && errno == EINTR { continue }
+                        return n == b.count
+                    }
+                }
+            }
+        }
+    }
+
+    /// One record and the sender pid from SCM_CREDENTIALS (translated into our pid namespace).
+    static func recvRecord(_ fd: Int32) -> (JSONValue, Int32?)? {
+        var buf = [UInt8](repeating: 0, count: 1 << 16)
+        var control = [UInt8](repeating: 0, count: 64)
+        while true {
+            let result: (Int, Int32?) = buf.withUnsafeMutableBytes { b in
+                control.withUnsafeMutableBytes { c in
+                    var iov = iovec(iov_base: b.baseAddress, iov_len: b.count)
+                    return withUnsafeMutablePointer(to: &iov) { iovp in
+                        var mh = msghdr()
+                        mh.msg_iov = iovp; mh.msg_iovlen = 1
+                        mh.msg_control = c.baseAddress; mh.msg_controllen = c.count
+                        let n = recvmsg(fd, &mh, Int32(MSG_CMSG_CLOEXEC))
+                        var pid: Int32?
+                        if n > 0 && mh.msg_controllen >= 28 {
+                            let level = c.load(fromByteOffset: 8, as: Int32.self)
+                            let type = c.load(fromByteOffset: 12, as: Int32.self)
+                            if level == SOL_SOCKET && type == 2 /* SCM_CREDENTIALS */ {
+                                pid = c.load(fromByteOffset: 16, as: Int32.self)
+                            }
+                        }
+                        return (n, pid)
+                    }
+                }
+            }
+            if result.0 < 0 && errno == EINTR { continue }
+            guard result.0 > 0, let v = try? JSONCodec.decode(Data(buf[0..<result.0])) else { return nil }
+            return (v, result.1)
+        }
+    }
+}

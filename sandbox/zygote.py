@@ -1,0 +1,419 @@
+"""The fork-server (zygote) of Ecology's sandbox.
+
+Started once by the supervisor (posix_spawn, scrubbed environment) with a SOCK_SEQPACKET
+control socket as fd 3. It enters the shared sandbox namespaces (net with no interfaces,
+ipc, uts, pid, and a mount namespace with a read-only root), pre-imports what children
+need, and forks one child per `spawn` request. Each child finishes its own setup (private
+/tmp, cgroup slot, rlimits, session, fds, environment, uid/gid + capabilities, no_new_privs,
+seccomp last) and then runs the runner or an entry script on the socket it was handed.
+
+Control records (one JSON object per SEQPACKET record; docs/PROTOCOL.md):
+  supervisor -> zygote: init, slot (+ cgroup.procs fds), spawn (+ child socket fd), kill
+  zygote -> supervisor: ready, spawned, exited, error
+"""
+import base64
+import ctypes
+import gc
+import json
+import mmap
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import traceback
+
+# Preloaded for user code: imported once here, free in every child.
+import collections, datetime, decimal, fractions, functools, hashlib, heapq, io, itertools  # noqa: E401,F401
+import math, operator, random, re, statistics, string, textwrap, time, typing  # noqa: E401,F401
+import resource  # noqa: E402
+import bisect, copy, dataclasses, enum, base64 as _b64, runpy  # noqa: E401,F401
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import wire  # noqa: E402
+import runner  # noqa: E402
+
+CTRL_FD = 3
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+libc.syscall.restype = ctypes.c_long
+libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x20000, 0x04000000, 0x08000000
+CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MNT_DETACH = 2
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP = 1, 24, 38, 22
+SECCOMP_MODE_FILTER = 2
+SYS_pivot_root, SYS_rt_sigaction, SYS_close_range = 155, 13, 436
+PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
+MAP_SHARED, MAP_PRIVATE, MAP_ANONYMOUS = 1, 2, 0x20
+VIOLATION_MAGIC = 0x5ECC0FF0
+VIOLATION_EXIT = 159
+SETUP_FAILED_EXIT = 121
+
+
+def check(rc, what):
+    if rc != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, "%s: %s" % (what, os.strerror(e)))
+
+
+def mount(src, target, fstype, flags, data=None):
+    enc = lambda s: s.encode() if s is not None else None  # noqa: E731
+    check(libc.mount(enc(src), enc(target), enc(fstype), flags, enc(data)), "mount %s" % target)
+
+
+class SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+class KSigaction(ctypes.Structure):
+    _fields_ = [("handler", ctypes.c_void_p), ("flags", ctypes.c_ulong),
+                ("restorer", ctypes.c_void_p), ("mask", ctypes.c_ulong)]
+
+
+def sigsys_handler_code(report_addr):
+    """x86_64 machine code for handler(sig, siginfo *si, ctx): store si->si_syscall and a
+    magic word at report_addr (a page shared with the zygote), then exit_group(159).
+    Async-signal-safe by construction: no libc, no Python."""
+    return (b"\x8b\x46\x18"                                   # mov eax, [rsi+0x18]
+            + b"\x48\xbf" + struct.pack("<Q", report_addr)    # movabs rdi, report_addr
+            + b"\x89\x07"                                     # mov [rdi], eax
+            + b"\xc7\x47\x04" + struct.pack("<I", VIOLATION_MAGIC)  # mov dword [rdi+4], magic
+            + b"\xbf" + struct.pack("<I", VIOLATION_EXIT)     # mov edi, 159
+            + b"\xb8\xe7\x00\x00\x00"                         # mov eax, 231 (exit_group)
+            + b"\x0f\x05"                                     # syscall
+            + b"\x0f\x0b")                                    # ud2
+
+
+class Zygote:
+    def __init__(self):
+        self.ctrl = socket.socket(fileno=CTRL_FD)
+        self.layers = {}
+        self.warnings = []
+        self.filters = {}
+        self.slots = {}
+        self.children = {}  # pid -> (id, report_addr)
+        self.by_id = {}
+        self.env = {}
+        self.tmp_root = None
+        self.can_trap = os.uname().machine == "x86_64"
+
+    # --- start-up -------------------------------------------------------------------------
+
+    def send(self, msg):
+        self.ctrl.send(json.dumps(msg, separators=(",", ":")).encode())
+
+    def init(self):
+        data = self.ctrl.recv(1 << 20)
+        cfg = json.loads(data)
+        self.env = cfg.get("env", {})
+        for kind, b64 in cfg["filters"].items():
+            raw = base64.b64decode(b64)
+            buf = ctypes.create_string_buffer(raw, len(raw))
+            prog = SockFprog(len(raw) // 8, ctypes.addressof(buf))
+            self.filters[kind] = (buf, prog)
+        want = cfg.get("namespaces", {})
+        for name, flag in (("net", CLONE_NEWNET), ("ipc", CLONE_NEWIPC), ("uts", CLONE_NEWUTS),
+                           ("mount", CLONE_NEWNS), ("pid", CLONE_NEWPID)):
+            if want.get(name, True):
+                ok = libc.unshare(flag) == 0
+                self.layers[name] = ok
+                if not ok:
+                    self.warnings.append("%s namespace: %s" % (name, os.strerror(ctypes.get_errno())))
+            else:
+                self.layers[name] = False
+        if self.layers.get("pid"):
+            self.become_pid1()
+        if self.layers.get("mount"):
+            try:
+                self.build_root(cfg.get("sandbox_dir", HERE))
+            except OSError as e:
+                self.warnings.append("read-only root: %s" % e)
+                self.layers["rootfs"] = False
+            else:
+                self.layers["rootfs"] = True
+        if self.layers.get("net"):
+            self.layers["net"] = self.no_interfaces_up()
+        self.layers["seccomp_report"] = self.can_trap
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        self.wake_r, self.wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(self.wake_w)
+        gc.collect()
+        gc.freeze()
+        self.send({"type": "ready", "pid": os.getpid(), "layers": self.layers, "warnings": self.warnings})
+
+    def become_pid1(self):
+        """After unshare(CLONE_NEWPID) the next child is pid 1 of the new namespace: that
+        child becomes the server; this process only waits for it (and cleans up)."""
+        pid = os.fork()
+        if pid:
+            self.ctrl.close()
+            signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGKILL))
+            while True:
+                try:
+                    _, status = os.waitpid(pid, 0)
+                    break
+                except InterruptedError:
+                    continue
+            os._exit(os.waitstatus_to_exitcode(status) & 0xff)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    def no_interfaces_up(self):
+        """The fresh netns has only a down loopback; verify that nothing routes."""
+        try:
+            return sorted(n for _, n in socket.if_nameindex()) == ["lo"]
+        except OSError:
+            return True
+
+    def build_root(self, sandbox_dir):
+        """A tmpfs root with read-only binds of /usr (+ merged-usr links), a few /dev
+        nodes, the sandbox scripts and a fresh /proc; then pivot_root and make / read-only."""
+        mount(None, "/", None, MS_REC | MS_PRIVATE)
+        root = "/tmp/.ecology-sandbox-root"
+        os.makedirs(root, exist_ok=True)
+        mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+        for d in ("usr", "dev", "proc", "tmp", "sandbox", "etc", ".oldroot"):
+            os.mkdir(os.path.join(root, d))
+        os.chmod(os.path.join(root, "tmp"), 0o1777)
+
+        def bind_ro(src, dst, nodev=True):
+            mount(src, dst, None, MS_BIND | MS_REC)
+            flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | (MS_NODEV if nodev else 0)
+            mount(None, dst, None, flags)
+
+        bind_ro("/usr", root + "/usr")
+        for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+            host = "/" + name
+            if os.path.islink(host):
+                os.symlink(os.readlink(host), os.path.join(root, name))
+            elif os.path.isdir(host):
+                os.mkdir(os.path.join(root, name))
+                bind_ro(host, os.path.join(root, name))
+        for node in ("null", "zero", "urandom", "random"):
+            target = os.path.join(root, "dev", node)
+            open(target, "w").close()
+            mount("/dev/" + node, target, None, MS_BIND)
+            mount(None, target, None, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NOEXEC)
+        bind_ro(sandbox_dir, root + "/sandbox")
+        if self.layers.get("pid"):
+            mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2")
+        os.chdir(root)
+        check(libc.syscall(SYS_pivot_root, b".", b".oldroot"), "pivot_root")
+        os.chdir("/")
+        check(libc.umount2(b"/.oldroot", MNT_DETACH), "umount old root")
+        os.rmdir("/.oldroot")
+        mount(None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+    # --- serving --------------------------------------------------------------------------
+
+    def serve(self):
+        poller = select.poll()
+        poller.register(CTRL_FD, select.POLLIN)
+        poller.register(self.wake_r, select.POLLIN)
+        while True:
+            try:
+                events = poller.poll()
+            except InterruptedError:
+                continue
+            for fd, _ in events:
+                if fd == self.wake_r:
+                    try:
+                        while os.read(self.wake_r, 256):
+                            pass
+                    except BlockingIOError:
+                        pass
+                    self.reap()
+                elif fd == CTRL_FD:
+                    self.control()
+            self.reap()
+
+    def control(self):
+        try:
+            data, fds, _, _ = socket.recv_fds(self.ctrl, 1 << 16, 64)
+        except InterruptedError:
+            return
+        if not data:
+            self.shutdown()
+        msg = json.loads(data)
+        t = msg.get("type")
+        if t == "spawn":
+            self.spawn(msg, fds[0] if fds else None)
+            for fd in fds:
+                os.close(fd)
+        elif t == "slot":
+            old = self.slots.pop(msg["slot"], [])
+            for fd in old:
+                os.close(fd)
+            self.slots[msg["slot"]] = fds
+        elif t == "kill":
+            pid = self.by_id.get(msg["id"])
+            if pid is not None:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        else:
+            for fd in fds:
+                os.close(fd)
+            self.send({"type": "error", "id": msg.get("id"), "message": "unknown control message %r" % t})
+
+    def shutdown(self):
+        for pid in list(self.children):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        os._exit(0)
+
+    def spawn(self, msg, sock_fd):
+        cid = msg["id"]
+        if sock_fd is None or msg.get("kind") not in self.filters:
+            self.send({"type": "error", "id": cid, "message": "spawn needs a socket and a known kind"})
+            return
+        report = libc.mmap(None, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)
+        try:
+            pid = os.fork()
+        except OSError as e:
+            libc.munmap(report, 4096)
+            self.send({"type": "error", "id": cid, "message": "fork failed: %s" % e})
+            return
+        if pid == 0:
+            child_main(self, msg, sock_fd, report)
+        self.children[pid] = (cid, report)
+        self.by_id[cid] = pid
+        data = json.dumps({"type": "spawned", "id": cid, "pid": pid}).encode()
+        try:  # SCM_CREDENTIALS carries the pid; the kernel translates it into the supervisor's namespace
+            self.ctrl.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, struct.pack("iII", pid, 0, 0))])
+        except OSError:
+            self.ctrl.send(data)
+
+    def reap(self):
+        while True:
+            try:
+                pid, status, ru = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            except InterruptedError:
+                continue
+            if pid == 0:
+                return
+            entry = self.children.pop(pid, None)
+            if entry is None:
+                continue  # an orphan re-parented to pid 1
+            cid, report = entry
+            self.by_id.pop(cid, None)
+            nr, magic = struct.unpack("<iI", ctypes.string_at(report, 8))
+            libc.munmap(report, 4096)
+            out = {"type": "exited", "id": cid, "pid": pid,
+                   "utime_us": int(ru.ru_utime * 1e6), "stime_us": int(ru.ru_stime * 1e6),
+                   "maxrss_kb": ru.ru_maxrss}
+            if os.WIFSIGNALED(status):
+                out["signal"] = os.WTERMSIG(status)
+            else:
+                out["exit_code"] = os.WEXITSTATUS(status)
+            if magic == VIOLATION_MAGIC:
+                out["syscall"] = nr
+            self.send(out)
+
+
+def child_main(z, msg, sock_fd, report):
+    """In the forked child: finish the sandbox, then run. Never returns."""
+    try:
+        setup_child(z, msg, sock_fd, report)
+    except BaseException as e:  # report the failed layer on the socket, then die
+        try:
+            wire.send({"type": "result", "id": 0, "response": {"ok": False, "error": {
+                "code": "INTERNAL", "message": "sandbox setup failed: %s" % e,
+                "details": {"traceback": traceback.format_exc()[-2000:]}, "retry_after": None}}}, fd=3)
+        finally:
+            os._exit(SETUP_FAILED_EXIT)
+    try:
+        entry = msg.get("entry")
+        if entry:
+            sys.argv = [entry]
+            runpy.run_path(os.path.join("/sandbox" if z.layers.get("rootfs") else HERE, entry), run_name="__main__")
+        else:
+            runner.main()
+        code = 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 0
+    except BaseException:
+        code = 1
+    os._exit(code)
+
+
+def setup_child(z, msg, sock_fd, report):
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    kind = msg["kind"]
+    slot = msg.get("slot")
+    # Namespaces: a private mount namespace with a fresh size-capped /tmp.
+    if z.layers.get("mount"):
+        check(libc.unshare(CLONE_NEWNS), "unshare(mount)")
+        tmp_bytes = int(msg.get("tmp_bytes", 0))
+        if tmp_bytes > 0:
+            mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  "size=%d,mode=1777,nr_inodes=4096" % tmp_bytes)
+    # cgroup: the supervisor passed this slot's cgroup.procs fds; "0" means "me".
+    for fd in z.slots.get(slot, []) if slot is not None else []:
+        os.write(fd, b"0")
+    # rlimits
+    lim = msg.get("rlimits", {})
+    if lim.get("cpu_seconds"):
+        resource.setrlimit(resource.RLIMIT_CPU, (lim["cpu_seconds"], lim["cpu_seconds"] + 1))
+    for name, key in (("RLIMIT_NOFILE", "open_files"), ("RLIMIT_FSIZE", "file_size_bytes"),
+                      ("RLIMIT_CORE", "core_bytes"), ("RLIMIT_NPROC", "processes"),
+                      ("RLIMIT_AS", "address_space_bytes"), ("RLIMIT_MEMLOCK", "memlock_bytes")):
+        if key in lim:
+            resource.setrlimit(getattr(resource, name), (lim[key], lim[key]))
+    os.setsid()
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    # Descriptors: /dev/null on 0-2, the socket on 3, nothing else.
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    if sock_fd != 3:
+        os.dup2(sock_fd, 3)
+    os.set_inheritable(3, False)
+    if libc.syscall(SYS_close_range, 4, 0xFFFFFFFF, 0) != 0:
+        os.closerange(4, 65536)
+    os.environ.clear()
+    os.environ.update(z.env)
+    # The SIGSYS reporter: seccomp TRAP -> this handler -> syscall number into `report`.
+    if z.can_trap:
+        code = sigsys_handler_code(report)
+        page = libc.mmap(None, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        ctypes.memmove(page, code, len(code))
+        check(libc.mprotect(page, 4096, PROT_READ | PROT_EXEC), "mprotect")
+        act = KSigaction(page, 0x4 | 0x04000000, page + len(code) - 2, 0)  # SA_SIGINFO | SA_RESTORER
+        check(libc.syscall(SYS_rt_sigaction, signal.SIGSYS, ctypes.byref(act), None, 8), "rt_sigaction")
+    # Identity: clear the bounding set, then leave root (which drops every capability).
+    uid = int(msg.get("uid", 65534))
+    gid = int(msg.get("gid", 65534))
+    if os.getuid() == 0:
+        for cap in range(64):
+            if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+                break
+        os.setgroups([])
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+    check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    _, prog = z.filters[kind]
+    check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(prog), 0, 0), "seccomp")
+
+
+if __name__ == "__main__":
+    if libc.syscall(SYS_close_range, 4, 0xFFFFFFFF, 0) != 0:
+        os.closerange(4, 65536)
+    z = Zygote()
+    z.init()
+    z.serve()
