@@ -133,6 +133,25 @@ final class ReplayTests: XCTestCase {
         XCTAssertEqual(accounting.budget(of: "alpha"), 100_000 - knownCharge, "only the one replayed answer was charged")
     }
 
+    func testProviderModesBuildTheRightProviders() throws {
+        let s = settings(try FakeOpenAIServer.get().baseURL([uniqueTag()]))
+        XCTAssertTrue(try LLMProviderMode.live.makeProvider(settings: s) is OpenAICompatibleProvider)
+        XCTAssertThrowsError(try LLMProviderMode.replay(cassette: cassette).makeProvider(settings: s)) {
+            XCTAssertEqual(($0 as? KernelError)?.code, .invalidArgs)
+        }
+        let recorder = try LLMProviderMode.record(cassette: cassette).makeProvider(settings: s)
+        XCTAssertTrue(recorder is RecordingProvider)
+        let (live, _) = try gateway(recorder, s)
+        _ = try live.complete(principal: "alpha", request: ChatRequest(messages: [.user("mode")])).get()
+        let replayer = try LLMProviderMode.replay(cassette: cassette).makeProvider(settings: s)
+        XCTAssertEqual((replayer as? ReplayProvider)?.unplayedCount, 1)
+        var broken = s
+        broken.baseURL = "ftp://example"
+        XCTAssertThrowsError(try LLMProviderMode.live.makeProvider(settings: broken)) {
+            XCTAssertTrue(($0 as? KernelError)?.message.contains("base_url") == true)
+        }
+    }
+
     func testCassetteLinesAreCanonicalAndABrokenLineIsNamed() throws {
         let request = ProviderRequest(model: "m", messages: [.user("hi")], maxTokens: 3, temperature: 1, seed: 2)
         let body = Data(#"{"choices":[{"message":{"role":"assistant","content":"yo"},"finish_reason":"stop"}]}"#.utf8)
