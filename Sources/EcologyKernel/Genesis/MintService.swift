@@ -139,7 +139,8 @@ extension Kernel {
                 try db.execute(sql: "UPDATE mint_bids SET status='lost', round=? WHERE id=?", arguments: [round, l.id])
             }
             // UBI: the winners' payments, shared by all live agents; a floor is minted if configured.
-            let agents = try String.fetchAll(db, sql: "SELECT a.id FROM artifacts a JOIN principals p ON p.id = a.id WHERE a.has_standing=1 AND a.can_execute=1 AND a.deleted_at IS NULL")
+            // genesis_mint and genesis_escrow have standing and are executable too, but they are not agents.
+            let agents = try String.fetchAll(db, sql: "SELECT a.id FROM artifacts a JOIN principals p ON p.id = a.id WHERE a.has_standing=1 AND a.can_execute=1 AND a.deleted_at IS NULL AND a.kind != 'genesis'")
             let paid = outcome.totalPaid
             var pool = paid
             let floorTotal = config.mint.ubiFloor * Int64(agents.count)
