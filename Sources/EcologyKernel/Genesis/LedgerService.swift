@@ -77,6 +77,7 @@ extension Kernel {
             try authorize(db, .transfer, on: source, requester: context.caller)
             guard let target = try Artifact.load(db, to) else { throw KernelError.notFound("recipient \(to)") }
             if target.isDeleted { throw KernelError(.deleted, "recipient \(to) was deleted") }
+            if target.kind == "genesis" { throw KernelError.invalid("\(to) is a genesis account; it takes scrip only through its own methods") }
             try moveScrip(db, from: from, to: to, amount: amount)
             try events.append(db, "transfer", principal: context.caller,
                               ["resource": "scrip", "from": .string(from), "to": .string(to), "amount": .int(amount)])
@@ -89,6 +90,9 @@ extension Kernel {
         var a = try liveArtifact(db, artifactID)
         try authorize(db, .transfer, on: a, requester: requester)
         guard try Principal.load(db, to) != nil else { throw KernelError.notFound("principal \(to)") }
+        if try Artifact.load(db, to)?.kind == "genesis" {
+            throw KernelError.invalid("\(to) is a genesis account; it takes artifacts only through its own methods")
+        }
         try moveOwnership(db, &a, to: to, by: requester)
     }
 
