@@ -69,9 +69,10 @@ extension Kernel {
         try database.write { db in
             try chargeCompute(db, payer: context.payer, cpuMicros: outcome.cpuMicros)
             var paid: Int64 = 0
-            if case .success = result, artifact.price > 0, artifact.ownerID != context.payer {
+            let recipient = try payee(db, of: artifact)
+            if case .success = result, artifact.price > 0, recipient != context.payer {
                 do {
-                    try moveScrip(db, from: context.payer, to: artifact.ownerID, amount: artifact.price)
+                    try moveScrip(db, from: context.payer, to: recipient, amount: artifact.price)
                     paid = artifact.price
                 } catch let e as KernelError {
                     result = .failure(e)

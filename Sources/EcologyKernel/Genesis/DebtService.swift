@@ -73,7 +73,7 @@ struct DebtService: GenesisService {
                 let d = try Self.json(db, id, now: now)
                 guard d["status"]?.stringValue == "active" else { throw KernelError.invalid("debt \(id) is \(d["status"]?.stringValue ?? "?"), not active") }
                 let pay = min(amount, d["remaining"]!.intValue!)
-                let holder = d["holder"]!.stringValue!
+                let holder = try Artifact.load(db, id).map { try k.payee(db, of: $0) } ?? d["holder"]!.stringValue!
                 if holder != ctx.caller { try k.moveScrip(db, from: ctx.caller, to: holder, amount: pay) }
                 try db.execute(sql: "UPDATE debts SET repaid = repaid + ?, status = CASE WHEN repaid + ? >= repay_amount THEN 'repaid' ELSE status END WHERE id = ?",
                                arguments: [pay, pay, id])

@@ -89,3 +89,13 @@ struct EscrowService: GenesisService {
         }
     }
 }
+
+extension Kernel {
+    /// Who receives scrip an artifact earns (its price, a mint award, a debt repayment):
+    /// its owner, or its seller while it is listed, because the escrow holds artifacts, never scrip.
+    func payee(_ db: Database, of artifact: Artifact) throws -> String {
+        guard artifact.ownerID == EscrowService.id else { return artifact.ownerID }
+        return try String.fetchOne(db, sql: "SELECT seller FROM escrow_listings WHERE artifact_id = ? AND status = 'active'",
+                                   arguments: [artifact.id]) ?? artifact.ownerID
+    }
+}

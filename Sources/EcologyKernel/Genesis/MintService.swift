@@ -122,7 +122,7 @@ extension Kernel {
             for w in outcome.winners {
                 if w.refund > 0 { try moveScrip(db, from: MintService.id, to: w.bid.bidder, amount: w.refund) }
                 let (score, reason) = scores[w.bid.artifactID] ?? (0, "unscored")
-                let owner = try Artifact.load(db, w.bid.artifactID)?.ownerID
+                let owner = try Artifact.load(db, w.bid.artifactID).map { try payee(db, of: $0) }
                 let amount = Int64(score) / max(1, config.mint.mintRatio)
                 if amount > 0, let owner, try Principal.load(db, owner) != nil {
                     try db.execute(sql: "UPDATE principals SET scrip = scrip + ? WHERE id = ?", arguments: [amount, owner])
