@@ -42,7 +42,9 @@ struct DebtService: GenesisService {
             return try k.transaction(ctx, costMs: k.config.costs.writeMs) { db in
                 guard try Principal.load(db, ctx.caller) != nil else { throw KernelError.denied("\(ctx.caller) has no standing to borrow") }
                 guard try Principal.load(db, creditor) != nil else { throw KernelError.notFound("principal \(creditor)") }
-                let n = (try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM debts") ?? 0) + 1
+                // Skip IDs already taken by any artifact (anyone may write one called debt-N).
+                var n = (try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM debts") ?? 0) + 1
+                while try Artifact.load(db, "debt-\(n)") != nil { n += 1 }
                 let id = "debt-\(n)"
                 let text = "Debt: \(ctx.caller) owes the holder of this artifact \(repay) scrip for a loan of \(amount)."
                 let spec = try ArtifactSpec(args: Args(["content": .string(text)]), limits: k.config.limits)
