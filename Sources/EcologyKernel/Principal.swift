@@ -107,6 +107,11 @@ extension Kernel {
     func chargeCompute(_ db: Database, payer: String, cpuMicros: Int64, kernelMs: Int64 = 0) throws {
         guard cpuMicros > 0 || kernelMs > 0, var p = try Principal.load(db, payer) else { return }
         let now = clock.nowMicros()
+        if p.frozenRecorded && !p.compute.isInDebt(atMicros: now) {
+            // It recovered (by accumulation or a transfer) since the freeze was recorded.
+            p.frozenRecorded = false
+            try events.append(db, "agent_unfrozen", principal: payer, ["compute": .int(p.compute.balance(atMicros: now))])
+        }
         // One CPU-ms is TokenBucket.scale scaled units, so one CPU-µs is scale/1000.
         p.compute.consume(scaledUnits: cpuMicros * (TokenBucket.scale / 1000) + kernelMs * TokenBucket.scale, atMicros: now)
         if p.compute.isInDebt(atMicros: now) && !p.frozenRecorded {
