@@ -352,6 +352,12 @@ def child_main(z, msg, sock_fd, report):
 
 
 def setup_child(z, msg, sock_fd, report):
+    # The socket goes to fd 3 first (replacing this process's copy of the control socket),
+    # so that even a failed setup reports on the child's own socket.
+    if sock_fd != 3:
+        os.dup2(sock_fd, 3)
+        os.close(sock_fd)
+    os.set_inheritable(3, False)
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     kind = msg["kind"]
@@ -366,7 +372,15 @@ def setup_child(z, msg, sock_fd, report):
     # cgroup: the supervisor passed this slot's cgroup.procs fds; "0" means "me".
     for fd in z.slots.get(slot, []) if slot is not None else []:
         os.write(fd, b"0")
-    # rlimits
+    os.setsid()
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    # Descriptors: /dev/null on 0-2, the socket on 3, nothing else.
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    if libc.syscall(SYS_close_range, 4, 0xFFFFFFFF, 0) != 0:
+        os.closerange(4, 65536)
+    # rlimits (after the descriptors are gone, so RLIMIT_NOFILE counts only the child's own)
     lim = msg.get("rlimits", {})
     if lim.get("cpu_seconds"):
         resource.setrlimit(resource.RLIMIT_CPU, (lim["cpu_seconds"], lim["cpu_seconds"] + 1))
@@ -375,17 +389,6 @@ def setup_child(z, msg, sock_fd, report):
                       ("RLIMIT_AS", "address_space_bytes"), ("RLIMIT_MEMLOCK", "memlock_bytes")):
         if key in lim:
             resource.setrlimit(getattr(resource, name), (lim[key], lim[key]))
-    os.setsid()
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    # Descriptors: /dev/null on 0-2, the socket on 3, nothing else.
-    null = os.open("/dev/null", os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
-    if sock_fd != 3:
-        os.dup2(sock_fd, 3)
-    os.set_inheritable(3, False)
-    if libc.syscall(SYS_close_range, 4, 0xFFFFFFFF, 0) != 0:
-        os.closerange(4, 65536)
     os.environ.clear()
     os.environ.update(z.env)
     # The SIGSYS reporter: seccomp TRAP -> this handler -> syscall number into `report`.

@@ -89,7 +89,8 @@ final class CgroupPool: @unchecked Sendable {
         self.pids = pids
         self.cpuPercent = cpuPercent
         self.register = register
-        let name = "ecology-\(getpid())"
+        // One directory per pool: several executors may live in one process.
+        let name = "ecology-\(getpid())-\(CgroupPool.poolCounter.next())"
         var bases: [String: String] = [:]
         switch layout.version {
         case .none:
@@ -132,11 +133,19 @@ final class CgroupPool: @unchecked Sendable {
         }
     }
 
+    final class Sequence: @unchecked Sendable {
+        private let lock = NSLock()
+        private var n = 0
+        func next() -> Int { lock.lock(); defer { lock.unlock() }; n += 1; return n }
+    }
+    static let poolCounter = Sequence()
+
     /// Removes pools left by supervisors that are no longer running.
     static func removeStale(in dir: String) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
         for n in names where n.hasPrefix("ecology-") {
-            guard let pid = Int32(n.dropFirst("ecology-".count)), Glibc.kill(pid, 0) != 0, errno == ESRCH else { continue }
+            guard let pid = Int32(n.dropFirst("ecology-".count).prefix { $0 != "-" }),
+                  Glibc.kill(pid, 0) != 0, errno == ESRCH else { continue }
             let base = dir + "/" + n
             for s in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] where s.hasPrefix("slot-") {
                 rmdir(base + "/" + s)

@@ -181,6 +181,7 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         let lease: Lease
         do { lease = try self.lease(memoryBytes: memory) } catch { return fail(.internal, "sandbox: \(error)") }
         let oomBefore = lease.cgroup.map { pool!.oomKills($0) } ?? 0
+        let cpuBefore = lease.cgroup.flatMap { pool!.cpuMicros($0) }
         let mine: Int32, theirs: Int32
         do { (mine, theirs) = try Posix.socketPair(type: Int32(SOCK_STREAM.rawValue)) } catch {
             release(lease); return fail(.internal, "sandbox: \(error)")
@@ -196,7 +197,6 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         }
         close(theirs)
         Posix.setNonBlocking(mine)
-        defer { z.release(ticket) }
 
         var message = ExecuteMessage(request)
         message.maxOutputBytes = maxOutput
@@ -248,6 +248,24 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
                 }
             }
         }
+        // Fast path: the child answered. Its CPU comes from the slot's cgroup counter, and
+        // the slot is recycled when the exit record arrives, off the caller's critical path.
+        if let result, protocolError == nil, !timedOut, let slot = lease.cgroup, let pool,
+           let before = cpuBefore, let now = pool.cpuMicros(slot) {
+            ticket.whenEnded { [weak self] in
+                z.release(ticket)
+                if ticket.currentExit == nil { pool.killAll(slot) }
+                self?.release(lease)
+            }
+            if ticket.currentExit == nil {
+                // An answered child has nothing left to do: kill it if it lingers.
+                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Self.lingerMillis)) {
+                    if ticket.currentExit == nil { z.kill(ticket) }
+                }
+            }
+            return ExecutionOutcome(result: result.asResult, cpuMicros: max(0, now - before), wallMicros: elapsed())
+        }
+        defer { z.release(ticket) }
         if result == nil || protocolError != nil || timedOut {
             z.kill(ticket); killed = true
         }
@@ -273,6 +291,10 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
                                   violated: &outcome.violatedSyscall)
         return outcome
     }
+
+    /// How long an answered child may take to exit before it is killed (its CPU after the
+    /// answer is not charged).
+    static let lingerMillis = 50
 
     private func classify(exit: ChildExit, result: Envelope?, protocolError: KernelError?, timedOut: Bool, oom: Bool,
                           cpuLimit: Int, timeout: Double, violated: inout String?) -> Result<JSONValue, KernelError> {

@@ -25,14 +25,31 @@ final class ChildTicket: @unchecked Sendable {
     private(set) var hostPid: Int32?
     private(set) var exit: ChildExit?
     private(set) var failure: String?
+    private var onEnd: (() -> Void)?
 
     init(id: Int64) { self.id = id }
+
+    /// Runs `body` once the child has exited (or the zygote died), at once if it already has.
+    func whenEnded(_ body: @escaping () -> Void) {
+        cond.lock()
+        if exit != nil || failure != nil { cond.unlock(); body(); return }
+        onEnd = body
+        cond.unlock()
+    }
+
+    private func fireEnd() {
+        let body = onEnd
+        onEnd = nil
+        cond.broadcast()
+        cond.unlock()
+        body?()
+    }
 
     func spawned(nsPid: Int32, hostPid: Int32?) {
         cond.lock(); self.nsPid = nsPid; self.hostPid = hostPid; cond.broadcast(); cond.unlock()
     }
-    func exited(_ e: ChildExit) { cond.lock(); exit = e; cond.broadcast(); cond.unlock() }
-    func failed(_ message: String) { cond.lock(); failure = message; cond.broadcast(); cond.unlock() }
+    func exited(_ e: ChildExit) { cond.lock(); exit = e; fireEnd() }
+    func failed(_ message: String) { cond.lock(); failure = message; fireEnd() }
 
     /// Waits for the exit record until the monotonic deadline.
     func waitExit(until deadline: Double) -> ChildExit? {
@@ -135,7 +152,7 @@ final class Zygote: @unchecked Sendable {
             throw SandboxError("zygote did not accept its init record: \(Posix.errnoText)")
         }
         guard Posix.poll(mine, events: Int16(POLLIN), deadline: Posix.now() + startTimeout) & Int16(POLLIN) != 0,
-              let (ready, creds) = Zygote.recvRecord(mine), ready["type"]?.stringValue == "ready" else {
+              let (record, creds) = Zygote.recvRecord(mine), let ready = record, ready["type"]?.stringValue == "ready" else {
             Zygote.reap(pid, kill: true); close(mine)
             throw SandboxError("zygote did not start (python \(options.python), dir \(options.sandboxDir))")
         }
@@ -210,7 +227,8 @@ final class Zygote: @unchecked Sendable {
 
     private func readLoop() {
         while true {
-            guard let (msg, creds) = Zygote.recvRecord(ctrl) else { break }
+            guard let (record, creds) = Zygote.recvRecord(ctrl) else { break }
+            guard let msg = record else { continue }  // not JSON: ignored (only the zygote writes here)
             let id = msg["id"]?.intValue ?? -1
             lock.lock(); let ticket = tickets[id]; lock.unlock()
             guard let ticket else { continue }
@@ -278,8 +296,9 @@ final class Zygote: @unchecked Sendable {
         }
     }
 
-    /// One record and the sender pid from SCM_CREDENTIALS (translated into our pid namespace).
-    static func recvRecord(_ fd: Int32) -> (JSONValue, Int32?)? {
+    /// One record (nil if it is not JSON) and the sender pid from SCM_CREDENTIALS (translated
+    /// into our pid namespace); nil at end of stream.
+    static func recvRecord(_ fd: Int32) -> (JSONValue?, Int32?)? {
         var buf = [UInt8](repeating: 0, count: 1 << 16)
         var control = [UInt8](repeating: 0, count: 64)
         while true {
@@ -304,8 +323,8 @@ final class Zygote: @unchecked Sendable {
                 }
             }
             if result.0 < 0 && errno == EINTR { continue }
-            guard result.0 > 0, let v = try? JSONCodec.decode(Data(buf[0..<result.0])) else { return nil }
-            return (v, result.1)
+            guard result.0 > 0 else { return nil }
+            return (try? JSONCodec.decode(Data(buf[0..<result.0])), result.1)
         }
     }
 }

@@ -61,7 +61,7 @@ final class ExecutorBasicsTests: XCTestCase {
                 return {'allowed': requester_id == 'alpha', 'reason': e.code}
         """
         let o = run(code, method: "check_permission", args: ["doc", "read", "alpha", ["id": "doc"], [:]], kind: .contract)
-        XCTAssertEqual(try? o.result.get(), ["allowed": true, "reason": "ACCESS_DENIED"])
+        XCTAssertEqual(try? o.result.get(), ["allowed": true, "reason": "ACCESS_DENIED"], "\(o.result)")
         let bad = run("def check_permission(*a):\n    return 'yes'\n", method: "check_permission",
                       args: ["doc", "read", "alpha", nil, [:]], kind: .contract)
         assertCode(bad, .executionError)
