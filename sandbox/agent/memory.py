@@ -10,6 +10,7 @@ PRIVATE = "genesis_private"
 
 class MemoryBook:
     def __init__(self, kernel, me, keep=12):
+        """`kernel` is anything with call(action, params) and invoke(artifact, method, *args)."""
         self.kernel = kernel
         self.me = me
         self.keep = keep
