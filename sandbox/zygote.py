@@ -339,8 +339,10 @@ def child_main(z, msg, sock_fd, report):
     try:
         entry = msg.get("entry")
         if entry:
+            base = "/sandbox" if z.layers.get("rootfs") else HERE
             sys.argv = [entry]
-            runpy.run_path(os.path.join("/sandbox" if z.layers.get("rootfs") else HERE, entry), run_name="__main__")
+            sys.path.insert(0, base)  # entry scripts import their siblings (e.g. an `agent` package)
+            runpy.run_path(os.path.join(base, entry), run_name="__main__")
         else:
             runner.main()
         code = 0
