@@ -77,3 +77,95 @@ extension Kernel {
         try invokeGenesis(services[MintService.id]!, method: "status", args: [], context: .principal(Self.systemID))
     }
 }
+
+/// Supervision records: agent state and per-agent traces.
+extension Kernel {
+    public func recordTrace(agent: String, kind: String, _ data: JSONValue) throws {
+        try database.write { db in
+            try db.execute(sql: "INSERT INTO traces (agent, time, kind, data) VALUES (?,?,?,?)",
+                           arguments: [agent, clock.nowMicros(), kind, JSONCodec.string(data)])
+        }
+    }
+
+    public func traces(agent: String, limit: Int) throws -> [JSONValue] {
+        try readOnly { db in
+            try Row.fetchAll(db, sql: "SELECT seq, time, kind, data FROM traces WHERE agent = ? ORDER BY seq DESC LIMIT ?",
+                             arguments: [agent, limit]).reversed().map {
+                .object(["seq": .int($0[0]), "time": .number(seconds($0[1])), "kind": .string($0[2]),
+                         "data": (try? JSONCodec.decode($0[3] as String)) ?? .null])
+            }
+        }
+    }
+
+    /// Upserts an agent's supervision state; `actionsDelta` adds to its action count.
+    public func updateAgentState(_ id: String, status: String, restarts: Int? = nil, parked: Bool? = nil, actionsDelta: Int64 = 0) throws {
+        try database.write { db in
+            try db.execute(sql: """
+                INSERT INTO agent_state (id, status, restarts, parked, actions, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET status = excluded.status,
+                    restarts = COALESCE(?, restarts), parked = COALESCE(?, parked),
+                    actions = actions + ?, updated_at = excluded.updated_at
+                """, arguments: [id, status, restarts ?? 0, parked ?? false, actionsDelta, clock.nowMicros(),
+                                 restarts, parked, actionsDelta])
+        }
+    }
+
+    public func agentIsParked(_ id: String) throws -> Bool {
+        try readOnly { db in try Bool.fetchOne(db, sql: "SELECT parked FROM agent_state WHERE id = ?", arguments: [id]) ?? false }
+    }
+
+    /// Live agents to supervise: id, config (the artifact's content), version, and whether funded.
+    public func supervisedAgents() throws -> [(id: String, config: JSONValue, version: Int64, funded: Bool)] {
+        try readOnly { db in
+            let now = clock.nowMicros()
+            return try Row.fetchAll(db, sql: """
+                SELECT a.id, a.content, a.version FROM artifacts a JOIN principals p ON p.id = a.id
+                WHERE a.kind = 'agent' AND a.has_standing = 1 AND a.can_execute = 1 AND a.deleted_at IS NULL ORDER BY a.id
+                """).map { r in
+                    let p = try Principal.load(db, r[0])
+                    let funded = p.map { $0.compute.ratePerSecond > 0 || $0.compute.balance(atMicros: now) > 0 } ?? false
+                    return (r[0], (try? JSONCodec.decode(r[1] as String)) ?? .object([:]), r[2], funded)
+                }
+        }
+    }
+
+    /// Events after `seq`, for the supervisor's wake-up watcher.
+    public func events(after seq: Int64, limit: Int) throws -> [WorldEvent] {
+        try readOnly { db in try WorldEvent.fetch(db, afterSeq: seq, limit: limit) }
+    }
+
+    public func lastEventSeq() throws -> Int64 {
+        try readOnly { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM events") ?? 0 }
+    }
+
+    public func totalScrip() throws -> Int64 {
+        try readOnly { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(scrip), 0) FROM principals") ?? 0 }
+    }
+}
+
+extension Kernel {
+    /// Scrip each principal received from others: tool prices, sales, transfers, UBI, mint.
+    public func earnings() throws -> [String: Int64] {
+        try readOnly { db in
+            var out: [String: Int64] = [:]
+            for r in try Row.fetchAll(db, sql: """
+                SELECT json_extract(data,'$.to'), SUM(json_extract(data,'$.amount')) FROM events
+                WHERE type='transfer' AND json_extract(data,'$.resource')='scrip' GROUP BY 1
+                """) { if let id = r[0] as String? { out[id, default: 0] += r[1] as Int64? ?? 0 } }
+            for r in try Row.fetchAll(db, sql: "SELECT json_extract(data,'$.owner'), SUM(json_extract(data,'$.price_paid')) FROM events WHERE type='invoke' GROUP BY 1") {
+                if let id = r[0] as String? { out[id, default: 0] += r[1] as Int64? ?? 0 }
+            }
+            for r in try Row.fetchAll(db, sql: "SELECT json_extract(data,'$.seller'), SUM(json_extract(data,'$.price')) FROM events WHERE type='escrow_purchase' GROUP BY 1") {
+                if let id = r[0] as String? { out[id, default: 0] += r[1] as Int64? ?? 0 }
+            }
+            for r in try Row.fetchAll(db, sql: "SELECT json_extract(w.value,'$.owner'), SUM(json_extract(w.value,'$.minted')) FROM mint_rounds, json_each(mint_rounds.data,'$.winners') w GROUP BY 1") {
+                if let id = r[0] as String? { out[id, default: 0] += r[1] as Int64? ?? 0 }
+            }
+            return out
+        }
+    }
+
+    public func artifactCount(owner: String) throws -> Int64 {
+        try readOnly { db in try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM artifacts WHERE owner_id = ? AND deleted_at IS NULL", arguments: [owner]) ?? 0 }
+    }
+}

@@ -1,0 +1,171 @@
+import EcologyCore
+import EcologyKernel
+import EcologyLLM
+import EcologySandbox
+import EcologyWire
+import Foundation
+
+/// One agent's life in the supervisor: its sandboxed child and the thread that serves
+/// the child's kernel calls. Identity is bound here: every call on this socket acts as
+/// `agentID`, whatever the frame says.
+final class AgentSession: @unchecked Sendable {
+    enum Status: String { case starting, running, sleeping, frozen, stopping, stopped, crashed, parked }
+
+    let agentID: String
+    let configVersion: Int64
+    private let config: JSONValue
+    private unowned let supervisor: Supervisor
+    private let lock = NSLock()
+    private var _status: Status = .starting
+    private var process: AgentProcess?
+    private var stopRequested = false
+    private var sleeper: Sleeper?
+    private(set) var chargedCPUMicros: Int64 = 0
+    private var pendingActions: Int64 = 0
+
+    /// A parked sleep: the session thread waits on `semaphore` until the watcher wakes it.
+    final class Sleeper: @unchecked Sendable {
+        let condition: WakeCondition
+        let semaphore = DispatchSemaphore(value: 0)
+        var wokeBy: JSONValue?
+        init(_ c: WakeCondition) { condition = c }
+    }
+
+    init(agentID: String, config: JSONValue, version: Int64, supervisor: Supervisor) {
+        self.agentID = agentID; self.config = config; self.configVersion = version; self.supervisor = supervisor
+    }
+
+    var status: Status { lock.lock(); defer { lock.unlock() }; return _status }
+    func set(_ s: Status) { lock.lock(); _status = s; lock.unlock() }
+    var currentSleeper: Sleeper? { lock.lock(); defer { lock.unlock() }; return sleeper }
+    var currentProcess: AgentProcess? { lock.lock(); defer { lock.unlock() }; return process }
+
+    func takeActionCount() -> Int64 { lock.lock(); defer { lock.unlock() }; let n = pendingActions; pendingActions = 0; return n }
+
+    /// Runs the child until it exits or the session is stopped. Returns the exit's
+    /// description when the child ended on its own (a crash), nil on a requested stop.
+    func run() -> String? {
+        let kernel = supervisor.kernel
+        let proc: AgentProcess
+        do {
+            proc = try supervisor.executor.spawnAgent(entry: "agent_main.py")
+        } catch {
+            return "could not start: \(error)"
+        }
+        lock.lock(); process = proc; let stopNow = stopRequested; lock.unlock()
+        if stopNow { _ = proc.stop(grace: 0.2); return nil }
+        let channel = AgentChannel(fd: proc.socket, maxFrameBytes: kernel.config.limits.maxFrameBytes)
+        let start: JSONValue = .object([
+            "type": "start", "id": 0, "agent_id": .string(agentID), "mind": config["mind"] ?? "heuristic",
+            "prompt": config["prompt"] ?? "", "model": .string(config["model"]?.stringValue ?? kernel.config.llm.model),
+            "seed": .int(Int64(bitPattern: supervisor.options.seed &+ UInt64(truncatingIfNeeded: agentID.hashValueStable))),
+            "structured_output": .string(kernel.config.llm.structuredOutput),
+        ])
+        set(.running)
+        try? kernel.updateAgentState(agentID, status: "running")
+        try? kernel.recordEvent("agent_started", principal: agentID, ["pid": .int(Int64(proc.pid)), "version": .int(configVersion)])
+        guard channel.send(start) else { return finish(proc, crash: "socket closed before start") }
+        while true {
+            if isStopRequested { return finish(proc, crash: nil) }
+            let result: AgentChannel.ReadResult
+            do { result = try channel.read(timeout: 0.5) } catch {
+                return finish(proc, crash: "PROTOCOL_ERROR: \(error)")
+            }
+            switch result {
+            case .timeout:
+                if proc.exit != nil { return finish(proc, crash: isStopRequested ? nil : describe(proc.exit)) }
+                continue
+            case .closed:
+                return finish(proc, crash: isStopRequested ? nil : describe(proc.waitExit(timeout: 1)))
+            case .frame(let frame):
+                if let error = serve(frame, channel: channel) { return finish(proc, crash: "PROTOCOL_ERROR: \(error)") }
+            }
+        }
+    }
+
+    /// Answers one frame. Returns a protocol violation, if any (which ends the child).
+    private func serve(_ frame: JSONValue, channel: AgentChannel) -> String? {
+        let kernel = supervisor.kernel
+        switch frame["type"]?.stringValue {
+        case "trace":
+            try? kernel.recordTrace(agent: agentID, kind: frame["kind"]?.stringValue ?? "note", frame["data"] ?? .null)
+            return nil
+        case "call":
+            guard let id = frame["id"]?.intValue, let action = frame["action"]?.stringValue else {
+                return "call without an integer id and an action"
+            }
+            let params = frame["params"] ?? .object([:])
+            let response: Envelope
+            switch action {
+            case "llm": response = supervisor.llm(agentID, params)
+            case "sleep": response = sleep(params)
+            default: response = kernel.handle(action: action, params: params, context: .principal(agentID))
+            }
+            lock.lock(); pendingActions += 1; lock.unlock()
+            supervisor.countAction()
+            channel.send(.object(["type": "reply", "id": .int(id), "response": response.json]))
+            return nil
+        default:
+            return "unknown message type '\(frame["type"]?.stringValue?.prefix(40) ?? "none")'"
+        }
+    }
+
+    private func sleep(_ params: JSONValue) -> Envelope {
+        let kernel = supervisor.kernel
+        let condition: WakeCondition
+        do {
+            condition = try WakeCondition(params: params, nowMicros: kernel.clock.nowMicros(), afterSeq: try kernel.lastEventSeq())
+        } catch let e as KernelError { return .failure(e) } catch { return .failure(KernelError(.internal, "\(error)")) }
+        let s = Sleeper(condition)
+        lock.lock(); sleeper = s; _status = .sleeping; lock.unlock()
+        try? kernel.recordEvent("agent_sleeping", principal: agentID, params)
+        while s.semaphore.wait(timeout: .now() + 0.5) == .timedOut {
+            if isStopRequested { s.wokeBy = ["woke_by": "stop"]; break }
+        }
+        lock.lock(); sleeper = nil; if _status == .sleeping { _status = .running }; lock.unlock()
+        let woke = s.wokeBy ?? ["woke_by": "stop"]
+        try? kernel.recordEvent("agent_woke", principal: agentID, woke)
+        return .ok(woke)
+    }
+
+    var isStopRequested: Bool { lock.lock(); defer { lock.unlock() }; return stopRequested }
+
+    /// Asks the session to end: wakes a sleep, closes the socket (EOF), kills after the grace period.
+    func requestStop(grace: Double) {
+        lock.lock(); stopRequested = true; let p = process; let s = sleeper; lock.unlock()
+        s?.wokeBy = ["woke_by": "stop"]; s?.semaphore.signal()
+        if let p { DispatchQueue.global().async { _ = p.stop(grace: grace) } }
+    }
+
+    private func finish(_ proc: AgentProcess, crash: String?) -> String? {
+        let exit = proc.exit == nil ? proc.stop(grace: 0.5) : proc.exit
+        chargeCPU(final: exit?.cpuMicros)
+        lock.lock(); process = nil; lock.unlock()
+        try? supervisor.kernel.recordEvent("agent_stopped", principal: agentID,
+                                           ["reason": .string(crash ?? "stopped"), "exit": .string(describe(exit))])
+        return crash
+    }
+
+    /// Charges the CPU used since the last charge to the agent's compute bucket.
+    func chargeCPU(final: Int64? = nil) {
+        guard let total = final ?? currentProcess?.cpuMicros() else { return }
+        lock.lock(); let delta = total - chargedCPUMicros; if delta > 0 { chargedCPUMicros = total }; lock.unlock()
+        if delta > 0 { try? supervisor.kernel.chargeAgentCPU(agentID, cpuMicros: delta) }
+    }
+
+    private func describe(_ exit: ChildExit?) -> String {
+        guard let e = exit else { return "exit unknown" }
+        if let s = e.syscall { return "SANDBOX_VIOLATION: syscall \(s)" }
+        if let sig = e.signal { return "killed by signal \(sig)" }
+        return "exit code \(e.exitCode ?? -1)"
+    }
+}
+
+extension String {
+    /// A hash that is the same in every process (Swift's hashValue is seeded per run).
+    var hashValueStable: UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
+    }
+}

@@ -1,0 +1,253 @@
+import EcologyCore
+import EcologyKernel
+import EcologyLLM
+import EcologySandbox
+import Foundation
+import Logging
+
+/// The supervisor: runs every funded agent as a sandboxed child, restarts crashed ones
+/// with backoff (parking them past the restart intensity), freezes children of agents
+/// in compute debt and thaws them on recovery, restarts agents whose artifact was
+/// rewritten, wakes sleepers, charges agents' measured CPU, and resolves the mint on
+/// schedule. One thread per agent session plus one supervision thread.
+public final class Supervisor: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var seed: UInt64 = 1
+        /// Supervision tick: wake-ups, deadlines.
+        public var tickSeconds: Double = 0.02
+        public init() {}
+    }
+
+    /// A snapshot for the live status line and the summary.
+    public struct Status: Sendable {
+        public var running = 0, sleeping = 0, frozen = 0, parked = 0
+        public var actions: Int64 = 0
+        public var actionsPerSecond: Double = 0
+        public var scripSupply: Int64 = 0
+        public var llmDollars: Double = 0
+        public var nextMintResolution: Double = 0
+    }
+
+    public let kernel: Kernel
+    public let executor: SandboxedExecutor
+    public let gateway: LLMGateway?
+    public let options: Options
+    let logger = Logger(label: "ecology.supervisor")
+    private let lock = NSLock()
+    private var sessions: [String: AgentSession] = [:]
+    private var policies: [String: RestartPolicy] = [:]
+    private var restartAt: [String: Double] = [:]
+    private var stopping = false
+    private var actionCount: Int64 = 0
+    private var llmMicrodollars: Int64 = 0
+    private var lastSeq: Int64 = 0
+    private var threads: [Thread] = []
+
+    public init(kernel: Kernel, executor: SandboxedExecutor, gateway: LLMGateway?, options: Options = Options()) {
+        self.kernel = kernel; self.executor = executor; self.gateway = gateway; self.options = options
+    }
+
+    /// Builds the gateway for `kernel`'s world: live provider, or record/replay of a cassette.
+    public static func makeGateway(kernel: Kernel, mode: LLMProviderMode = .live) throws -> LLMGateway {
+        let settings = kernel.config.llm
+        let provider = try mode.makeProvider(settings: settings, clock: kernel.clock)
+        return try LLMGateway(settings: settings, provider: provider, accounting: WorldLLMAccounting(kernel: kernel),
+                              clock: kernel.clock, logger: Logger(label: "ecology.llm"))
+    }
+
+    func countAction() { lock.lock(); actionCount += 1; lock.unlock() }
+
+    // MARK: - Running
+
+    /// Runs until `shouldStop()` returns true, calling `onStatus` about once per second.
+    public func run(shouldStop: () -> Bool, onStatus: (Status) -> Void = { _ in }) {
+        lastSeq = (try? kernel.lastEventSeq()) ?? 0
+        var lastSecond = 0.0
+        var lastActions: Int64 = 0
+        while !shouldStop() {
+            let now = monotonicSeconds()
+            wakeSleepers()
+            if now - lastSecond >= kernel.config.supervisor.metricsWindowSeconds {
+                let window = lastSecond == 0 ? 1 : now - lastSecond
+                lastSecond = now
+                superviseAgents(now: now)
+                chargeAndFreeze()
+                do { try kernel.resolveMintIfDue() } catch { logger.error("mint resolution failed: \(error)") }
+                var s = status()
+                s.actionsPerSecond = Double(s.actions - lastActions) / window
+                lastActions = s.actions
+                onStatus(s)
+            }
+            Thread.sleep(forTimeInterval: options.tickSeconds)
+        }
+        stopAll()
+    }
+
+    public func status() -> Status {
+        var s = Status()
+        lock.lock()
+        for session in sessions.values {
+            switch session.status {
+            case .running, .starting: s.running += 1
+            case .sleeping: s.sleeping += 1
+            case .frozen: s.frozen += 1
+            default: break
+            }
+        }
+        s.actions = actionCount
+        s.llmDollars = Double(llmMicrodollars) / 1_000_000
+        lock.unlock()
+        s.parked = (try? kernel.agents().filter { $0["parked"]?.boolValue == true }.count) ?? 0
+        s.scripSupply = (try? kernel.totalScrip()) ?? 0
+        s.nextMintResolution = (try? kernel.mintStatus()["next_resolution"]?.doubleValue) ?? 0
+        return s
+    }
+
+    /// Starts funded agents, restarts crashed ones when their backoff has passed, and
+    /// restarts agents whose artifact was rewritten.
+    private func superviseAgents(now: Double) {
+        guard let agents = try? kernel.supervisedAgents() else { return }
+        let live = Set(agents.map(\.id))
+        lock.lock()
+        let current = sessions
+        lock.unlock()
+        for (id, session) in current where !live.contains(id) {
+            session.requestStop(grace: kernel.config.supervisor.shutdownTimeoutSeconds)
+        }
+        for agent in agents {
+            if let session = current[agent.id] {
+                if session.configVersion != agent.version && session.status != .stopping {
+                    // Rights trading: whoever may write the agent's artifact changes its mind; restart with the new config.
+                    session.set(.stopping)
+                    try? kernel.recordEvent("agent_restarting", principal: agent.id, ["reason": "artifact rewritten", "version": .int(agent.version)])
+                    session.requestStop(grace: kernel.config.supervisor.shutdownTimeoutSeconds)
+                }
+                continue
+            }
+            guard agent.funded, (try? kernel.agentIsParked(agent.id)) != true else { continue }
+            lock.lock(); let due = restartAt[agent.id].map { now >= $0 } ?? true; let stop = stopping; lock.unlock()
+            if due && !stop { start(agent.id, config: agent.config, version: agent.version) }
+        }
+    }
+
+    private func start(_ id: String, config: JSONValue, version: Int64) {
+        let session = AgentSession(agentID: id, config: config, version: version, supervisor: self)
+        lock.lock(); sessions[id] = session; restartAt[id] = nil; lock.unlock()
+        let thread = Thread { [weak self] in
+            let crash = session.run()
+            self?.sessionEnded(session, crash: crash)
+        }
+        thread.name = "agent-\(id)"
+        thread.stackSize = 512 * 1024
+        lock.lock(); threads.append(thread); lock.unlock()
+        thread.start()
+    }
+
+    private func sessionEnded(_ session: AgentSession, crash: String?) {
+        let id = session.agentID
+        try? kernel.updateAgentState(id, status: crash == nil ? "stopped" : "crashed", actionsDelta: session.takeActionCount())
+        lock.lock()
+        if sessions[id] === session { sessions[id] = nil }
+        let stop = stopping
+        lock.unlock()
+        guard let crash, !stop, !session.isStopRequested else { return }
+        let s = kernel.config.supervisor
+        lock.lock()
+        var policy = policies[id] ?? RestartPolicy(intensity: s.restartIntensity, periodSeconds: s.restartPeriodSeconds, backoffSeconds: s.restartBackoffSeconds)
+        let decision = policy.recordCrash(at: monotonicSeconds())
+        policies[id] = policy
+        if case .restart(let after) = decision { restartAt[id] = monotonicSeconds() + after }
+        lock.unlock()
+        let parked = decision == .park
+        try? kernel.recordEvent("agent_crashed", principal: id, ["reason": .string(crash), "parked": .bool(parked),
+                                                                 "recent_crashes": .int(Int64(policy.recentCrashes))])
+        try? kernel.updateAgentState(id, status: parked ? "parked" : "crashed", restarts: policy.recentCrashes, parked: parked)
+        if parked { logger.warning("agent \(id) parked after \(policy.recentCrashes) crashes: \(crash)") }
+    }
+
+    /// Charges each running agent's measured CPU; freezes the children of agents in
+    /// compute debt and thaws them when they recover.
+    private func chargeAndFreeze() {
+        lock.lock(); let current = Array(sessions.values); lock.unlock()
+        for session in current {
+            session.chargeCPU()
+            try? kernel.updateAgentState(session.agentID, status: session.status.rawValue, actionsDelta: session.takeActionCount())
+            guard let change = try? kernel.refreshFrozen(session.agentID) else { continue }
+            if change {
+                session.currentProcess?.freeze(); session.set(.frozen)
+            } else {
+                session.currentProcess?.thaw(); session.set(session.currentSleeper == nil ? .running : .sleeping)
+            }
+        }
+    }
+
+    /// Delivers new events, expired deadlines and satisfied balance predicates to sleepers.
+    private func wakeSleepers() {
+        lock.lock(); let sleeping = sessions.values.compactMap { s in s.currentSleeper.map { (s.agentID, $0) } }; lock.unlock()
+        let events = (try? kernel.events(after: lastSeq, limit: 2000)) ?? []
+        if let last = events.last { lastSeq = last.seq }
+        for e in events where e.type == "llm_call" {
+            if let c = e.data["charged_microdollars"]?.intValue { lock.lock(); llmMicrodollars += c; lock.unlock() }
+        }
+        guard !sleeping.isEmpty else { return }
+        let now = kernel.clock.nowMicros()
+        let needBalances = sleeping.contains { $0.1.condition.balanceResource != nil }
+        let balances = needBalances ? Dictionary(((try? kernel.balances()) ?? []).map { ($0["id"]?.stringValue ?? "", $0) }, uniquingKeysWith: { a, _ in a }) : [:]
+        for (id, sleeper) in sleeping where sleeper.wokeBy == nil {
+            let c = sleeper.condition
+            var woke: JSONValue?
+            if let e = events.first(where: c.matches) {
+                woke = ["woke_by": "event", "event": e.json]
+            } else if let b = balances[id], c.balanceSatisfied(b) {
+                woke = ["woke_by": "balance", "balances": b]
+            } else if let d = c.deadlineMicros, now >= d {
+                woke = ["woke_by": "duration"]
+            }
+            if let woke { sleeper.wokeBy = woke; sleeper.semaphore.signal() }
+        }
+    }
+
+    /// The `llm` action: through the gateway, which reserves and settles on the ledger.
+    func llm(_ agent: String, _ params: JSONValue) -> Envelope {
+        guard let gateway else {
+            return .failure(KernelError(.executionError, "no LLM gateway is configured for this run (mind heuristic needs none)"))
+        }
+        let request: ChatRequest
+        do { request = try ChatRequest(json: params) } catch let e as KernelError { return .failure(e) } catch {
+            return .failure(KernelError(.invalidArgs, "\(error)"))
+        }
+        switch gateway.complete(principal: agent, request: request) {
+        case .success(let record):
+            var event = record.json.objectValue ?? [:]
+            event["messages"] = nil
+            try? kernel.recordEvent("llm_call", principal: agent, .object(event))
+            try? kernel.recordTrace(agent: agent, kind: "llm_call", record.json)
+            return .ok(.object(["message": record.response.json, "finish_reason": record.finishReason.map(JSONValue.string) ?? .null,
+                                "usage": ["prompt_tokens": .int(record.promptTokens), "completion_tokens": .int(record.completionTokens)],
+                                "cost_microdollars": .int(record.chargedMicrodollars), "estimated": .bool(record.estimated)]))
+        case .failure(let e):
+            if let charged = e.details?["charged_microdollars"]?.intValue, charged > 0 {
+                try? kernel.recordEvent("llm_call", principal: agent, ["error": .string(e.code.rawValue), "charged_microdollars": .int(charged)])
+            }
+            try? kernel.recordTrace(agent: agent, kind: "llm_error", e.json)
+            return .failure(e)
+        }
+    }
+
+    /// Stops every agent: closes sockets, waits the grace period, kills the rest.
+    public func stopAll() {
+        lock.lock(); stopping = true; let current = Array(sessions.values); lock.unlock()
+        let grace = kernel.config.supervisor.shutdownTimeoutSeconds
+        for s in current { s.requestStop(grace: grace) }
+        let deadline = monotonicSeconds() + grace + 6
+        while monotonicSeconds() < deadline {
+            lock.lock(); let left = sessions.count; lock.unlock()
+            if left == 0 { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+    }
+
+    public var sessionCount: Int { lock.lock(); defer { lock.unlock() }; return sessions.count }
+}
+
+func monotonicSeconds() -> Double { Double(monotonicNanos()) / 1e9 }

@@ -1,0 +1,60 @@
+import EcologyCore
+import EcologyKernel
+import EcologyLLM
+import Foundation
+
+/// The gateway's accounting on the world ledger: each agent's llm_budget and llm_rate
+/// live in the database; the system-wide bucket (the provider's token limit) lives in
+/// the supervisor, the only process that calls the provider.
+final class WorldLLMAccounting: LLMAccounting, @unchecked Sendable {
+    private let kernel: Kernel
+    private let lock = NSLock()
+    private var system: TokenBucket
+    private var nextID: UInt64 = 1
+    private var open: Set<UInt64> = []
+
+    init(kernel: Kernel) {
+        self.kernel = kernel
+        let c = kernel.config.resources.systemLLMRate
+        system = TokenBucket(ratePerSecond: c.ratePerSecond, capacity: c.capacity, balance: c.initial, nowMicros: kernel.clock.nowMicros())
+    }
+
+    func reserve(principal: String, microdollars: Int64, tokens: Int64) throws -> LLMReservation {
+        // The lock makes system bucket + ledger one atomic step for this supervisor.
+        lock.lock(); defer { lock.unlock() }
+        let now = kernel.clock.nowMicros()
+        let available = system.balance(atMicros: now)
+        if available < tokens {
+            let never = tokens > system.capacity || system.ratePerSecond <= 0
+            throw LLMAccountingErrors.rateLimited(bucket: "system", principal: principal, requested: tokens, available: available,
+                                                  ratePerSecond: system.ratePerSecond, capacity: system.capacity,
+                                                  retryAfter: never ? nil : Double(tokens - available) / Double(system.ratePerSecond))
+        }
+        do {
+            try kernel.reserveLLM(principal: principal, microdollars: microdollars, tokens: tokens)
+        } catch let s as Kernel.LLMShortfall {
+            if s.limit == "budget" {
+                throw LLMAccountingErrors.budgetExhausted(principal: principal, budget: s.available, required: microdollars)
+            }
+            throw LLMAccountingErrors.rateLimited(bucket: "agent", principal: principal, requested: tokens, available: s.available,
+                                                  ratePerSecond: s.ratePerSecond, capacity: s.capacity, retryAfter: s.retryAfter)
+        }
+        system.consume(units: tokens, atMicros: now)
+        let id = nextID; nextID += 1; open.insert(id)
+        return LLMReservation(id: id, principal: principal, microdollars: microdollars, tokens: tokens, atMicros: now)
+    }
+
+    func settle(_ r: LLMReservation, microdollars: Int64, tokens: Int64, estimated: Bool) throws -> LLMSettlement {
+        lock.lock(); defer { lock.unlock() }
+        guard open.remove(r.id) != nil else { throw KernelError(.internal, "reservation \(r.id) settled twice") }
+        let now = kernel.clock.nowMicros()
+        let delta = tokens - r.tokens
+        if delta > 0 { system.consume(units: delta, atMicros: now) }
+        else if delta < 0 { system.credit(units: min(-delta, max(0, system.capacity - system.balance(atMicros: now))), atMicros: now) }
+        let (charged, uncollected, after) = try kernel.settleLLM(principal: r.principal, reservedMicrodollars: r.microdollars,
+                                                                 reservedTokens: r.tokens, actualMicrodollars: microdollars,
+                                                                 actualTokens: tokens)
+        return LLMSettlement(chargedMicrodollars: charged, uncollectedMicrodollars: uncollected, chargedTokens: tokens,
+                             estimated: estimated, budgetAfterMicrodollars: after)
+    }
+}
