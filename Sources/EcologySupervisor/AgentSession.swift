@@ -48,7 +48,7 @@ final class AgentSession: @unchecked Sendable {
         let kernel = supervisor.kernel
         let proc: AgentProcess
         do {
-            proc = try supervisor.executor.spawnAgent(entry: "agent_main.py")
+            proc = try supervisor.executor.spawnAgent(entry: supervisor.options.agentEntry)
         } catch {
             return "could not start: \(error)"
         }

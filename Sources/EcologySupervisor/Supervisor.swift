@@ -15,6 +15,8 @@ public final class Supervisor: @unchecked Sendable {
         public var seed: UInt64 = 1
         /// Supervision tick: wake-ups, deadlines.
         public var tickSeconds: Double = 0.02
+        /// The agent child's entry script, relative to `sandbox/` (tests substitute their own).
+        public var agentEntry = "agent_main.py"
         public init() {}
     }
 
