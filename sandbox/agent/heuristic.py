@@ -78,6 +78,8 @@ class HeuristicMind:
         if mine.ok and isinstance(mine.result, list):
             self.memory.restore(mine.result)
             for a in mine.result:
+                if not isinstance(a, dict):
+                    continue
                 if a.get("kind") == "agent" and a.get("id") == self.me + CHILD_SUFFIX:
                     self.child = a["id"]
                 if a.get("id") == self.me + ".profile":
@@ -161,13 +163,17 @@ class HeuristicMind:
         else:
             scrip, compute = self.scrip(), _int(self.balances.get("compute"))
             r = self.rng.random()
-            if scrip < 5:
-                reply = self.k.sleep(seconds=self.pace * 10, balance={"resource": "scrip", "gte": 5})
+            if scrip < 5 or (scrip < 25 and r < 0.3):
+                # Short of scrip: wait for income (tool fees, UBI, repayments) or the timeout.
+                reply = self.k.sleep(seconds=self.pace * 8, balance={"resource": "scrip", "gte": scrip + 5})
             elif compute < 5000 and r < 0.3:
                 # Spend less while the compute bucket refills.
                 reply = self.k.sleep(seconds=self.pace * 4, balance={"resource": "compute", "gte": compute + 300})
             elif r < 0.2:
                 reply = self.k.sleep(seconds=self.pace * 3, event={"topic": TOPICS[self.rng.randrange(len(TOPICS))]})
+            elif r < 0.28:
+                # Let income arrive before spending more (tool fees, repayments, UBI).
+                reply = self.k.sleep(seconds=self.pace * 6, balance={"resource": "scrip", "gte": scrip + 10})
             else:
                 reply = self.k.sleep(seconds=self.pace * self.rng.uniform(0.2, 1.8))
         if reply.ok and isinstance(reply.result, dict) and isinstance(reply.result.get("event"), dict):

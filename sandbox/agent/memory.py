@@ -22,8 +22,8 @@ class MemoryBook:
         prefix = self.me + ".mem."
         found = []
         for a in artifacts:
-            aid = a.get("id", "")
-            if aid.startswith(prefix) and aid[len(prefix):].isdigit():
+            aid = a.get("id") if isinstance(a, dict) else None
+            if isinstance(aid, str) and aid.startswith(prefix) and aid[len(prefix):].isdigit():
                 found.append(int(aid[len(prefix):]))
         found.sort()
         self.ids = ["%s%d" % (prefix, n) for n in found]
