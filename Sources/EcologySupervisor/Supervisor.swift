@@ -249,6 +249,8 @@ public final class Supervisor: @unchecked Sendable {
         }
     }
 
+    func sessionsSnapshot() -> [AgentSession] { lock.lock(); defer { lock.unlock() }; return Array(sessions.values) }
+
     public var sessionCount: Int { lock.lock(); defer { lock.unlock() }; return sessions.count }
 }
 

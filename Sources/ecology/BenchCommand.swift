@@ -1,12 +1,13 @@
 import ArgumentParser
 import EcologyCore
 import EcologyKernel
+import EcologySupervisor
 import Foundation
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks; each prints one JSON object of figures with --json.",
-        subcommands: [Ledger.self])
+        subcommands: [Ledger.self, Invoke.self, Agents.self])
 
     struct Ledger: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -23,6 +24,51 @@ struct BenchCommand: ParsableCommand {
             o.transfers = transfers; o.rawInserts = transfers; o.searchArtifacts = searchArtifacts
             let figures = try LedgerBenchmark.run(o) { msg in
                 FileHandle.standardError.write(Data("bench ledger: \(msg)\n".utf8))
+            }
+            if global.json { Output.json(figures) } else { print(Output.pretty(figures)) }
+        }
+    }
+}
+
+extension BenchCommand {
+    static func withTempDirectory<T>(_ body: (String) throws -> T) throws -> T {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ecology-bench-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        return try body(dir)
+    }
+
+    static func progress(_ name: String) -> (String) -> Void {
+        { msg in FileHandle.standardError.write(Data("bench \(name): \(msg)\n".utf8)) }
+    }
+
+    struct Invoke: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Invoke a trivial Python tool through the whole path: p50/p99 latency, invocations/s, python3 -c pass baseline, RSS before/after.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Invokes measured for latency and throughput.") var iterations = 1000
+        @Option(help: "Further invokes to check that supervisor memory stays flat.") var memoryIterations = 10_000
+        func run() throws {
+            let config = try global.loadConfig()
+            let figures = try BenchCommand.withTempDirectory { dir in
+                try SupervisorBenchmarks.invoke(directory: dir, iterations: iterations, memoryIterations: memoryIterations,
+                                                config: config, progress: BenchCommand.progress("invoke"))
+            }
+            if global.json { Output.json(figures) } else { print(Output.pretty(figures)) }
+        }
+    }
+
+    struct Agents: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "N heuristic agents for a while: actions/s, cheap-call latency under load, supervisor and agent RSS.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Number of agents.") var agents = 200
+        @Option(help: "Seconds to run.") var seconds: Double = 60
+        func run() throws {
+            let config = try global.loadConfig()
+            let figures = try BenchCommand.withTempDirectory { dir in
+                try SupervisorBenchmarks.agents(directory: dir, agents: agents, seconds: seconds, config: config,
+                                                progress: BenchCommand.progress("agents"))
             }
             if global.json { Output.json(figures) } else { print(Output.pretty(figures)) }
         }

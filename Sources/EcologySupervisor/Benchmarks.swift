@@ -1,0 +1,145 @@
+import EcologyCore
+import EcologyKernel
+import EcologySandbox
+import EcologyStore
+import Foundation
+
+/// `ecology bench invoke` and `ecology bench agents`: figures measured through the
+/// whole path (kernel permission check, sandboxed child, charge, event).
+public enum SupervisorBenchmarks {
+    /// Invokes a trivial Python tool through `Kernel.invoke` `iterations` times (latency),
+    /// then with two concurrent callers (throughput), then `memoryIterations` more times
+    /// to show the supervisor's RSS stays flat. Adds the executor-level and cold-python figures.
+    public static func invoke(directory: String, iterations: Int, memoryIterations: Int, config: WorldConfig = WorldConfig(),
+                              progress: (String) -> Void = { _ in }) throws -> JSONValue {
+        var cfg = config
+        cfg.agents = [AgentSpec(id: "caller", scrip: 1_000_000), AgentSpec(id: "author", scrip: 0)]
+        cfg.resources.compute = BucketConfig(ratePerSecond: 1_000_000, capacity: 1_000_000_000, initial: 1_000_000_000)
+        let executor = try SandboxedExecutor(config: cfg)
+        defer { executor.shutdown() }
+        let kernel = Kernel(database: try WorldDatabase(path: directory + "/bench-invoke.sqlite"), config: cfg, executor: executor)
+        try kernel.bootstrap()
+        let write = kernel.handle(action: "write", params: [
+            "artifact_id": "incr", "code": "def incr(x):\n    return x + 1\n", "executable": true,
+            "interface": ["tools": [["name": "incr", "description": "adds one", "inputSchema": ["type": "object", "properties": ["x": ["type": "integer"]], "required": ["x"]]]]],
+        ], context: .principal("author"))
+        guard write.isOK else { throw KernelError(.internal, "bench setup failed: \(write.json)") }
+        func call() -> Bool { kernel.invoke("incr", method: "incr", args: [41], context: .principal("caller")).value == .int(42) }
+        for _ in 0..<20 { _ = call() }
+        progress("latency: \(iterations) sequential invokes")
+        var latencies: [Double] = []
+        var errors = 0
+        for _ in 0..<iterations {
+            let t = monotonicNanos()
+            if !call() { errors += 1 }
+            latencies.append(Double(monotonicNanos() - t) / 1e6)
+        }
+        latencies.sort()
+        progress("throughput: \(iterations) invokes from 2 callers")
+        let t0 = monotonicNanos()
+        let failed = AtomicCount()
+        DispatchQueue.concurrentPerform(iterations: 2) { _ in for _ in 0..<(iterations / 2) where !call() { failed.add() } }
+        let perSecond = Double(iterations / 2 * 2) / (Double(monotonicNanos() - t0) / 1e9)
+        let rssBefore = residentBytes()
+        progress("memory: \(memoryIterations) more invokes")
+        for i in 0..<memoryIterations {
+            if !call() { errors += 1 }
+            if i > 0 && i % 10_000 == 0 { progress("memory: \(i) invokes, RSS \(residentBytes() / 1_048_576) MiB") }
+        }
+        let rssAfter = residentBytes()
+        let sandbox = try SandboxBenchmark.run(iterations: 100, config: cfg, executor: executor)
+        return .object([
+            "iterations": .int(Int64(iterations)), "errors": .int(Int64(errors + failed.value)),
+            "p50_ms": .number(pct(latencies, 0.5)), "p99_ms": .number(pct(latencies, 0.99)),
+            "invocations_per_second": .number(perSecond.rounded()),
+            "python_c_pass_p50_ms": .number(round3(sandbox["cold_python_p50_ms"] ?? .nan)),
+            "executor_only_p50_ms": .number(round3(sandbox["exec_p50_ms"] ?? .nan)),
+            "memory_iterations": .int(Int64(memoryIterations)),
+            "supervisor_rss_before_mb": .number(round3(Double(rssBefore) / 1_048_576)),
+            "supervisor_rss_after_mb": .number(round3(Double(rssAfter) / 1_048_576)),
+            "invariants_ok": .bool(try kernel.checkInvariants().ok),
+        ])
+    }
+
+    /// Runs `agents` heuristic agents for `seconds` and measures sustained kernel
+    /// actions/s, the latency of a cheap kernel call (balance) made alongside, the
+    /// supervisor's RSS and the agent children's mean RSS.
+    public static func agents(directory: String, agents: Int, seconds: Double, config: WorldConfig = WorldConfig(),
+                              progress: (String) -> Void = { _ in }) throws -> JSONValue {
+        var cfg = config
+        cfg.agents = (0..<agents).map { AgentSpec(id: String(format: "agent-%03d", $0 + 1)) }
+        let executor = try SandboxedExecutor(config: cfg)
+        defer { executor.shutdown() }
+        let kernel = Kernel(database: try WorldDatabase(path: directory + "/bench-agents.sqlite"), config: cfg, executor: executor)
+        try kernel.bootstrap()
+        let supervisor = Supervisor(kernel: kernel, executor: executor, gateway: nil)
+        let started = monotonicNanos()
+        let elapsed = { Double(monotonicNanos() - started) / 1e9 }
+        // Probe: a cheap call every 20 ms from a separate thread, after a warm-up of 20% of the run.
+        let probe = LatencyProbe()
+        let probeThread = Thread {
+            while elapsed() < seconds {
+                if elapsed() > seconds * 0.2 {
+                    let t = monotonicNanos()
+                    _ = kernel.invoke("genesis_ledger", method: "balance", args: ["agent-001"], context: .principal("agent-001"))
+                    probe.add(Double(monotonicNanos() - t) / 1e6)
+                }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+        }
+        probeThread.start()
+        var actionsAtWarm: Int64 = 0, warmTime = 0.0
+        var childRSS: [Int64] = []
+        supervisor.run(shouldStop: { elapsed() >= seconds }) { s in
+            progress(String(format: "%.0fs: %d running, %d sleeping, %.0f actions/s", elapsed(), s.running, s.sleeping, s.actionsPerSecond))
+            if warmTime == 0 && elapsed() > seconds * 0.2 { warmTime = elapsed(); actionsAtWarm = s.actions }
+            if elapsed() > seconds * 0.7 && childRSS.isEmpty { childRSS = supervisor.childResidentBytes() }
+        }
+        let total = supervisor.status().actions
+        let sustained = Double(total - actionsAtWarm) / max(0.001, elapsed() - warmTime)
+        let lat = probe.sorted()
+        return .object([
+            "agents": .int(Int64(agents)), "seconds": .number(round3(seconds)),
+            "actions": .int(total), "actions_per_second": .number(sustained.rounded()),
+            "balance_call_p50_ms": .number(pct(lat, 0.5)), "balance_call_p99_ms": .number(pct(lat, 0.99)),
+            "balance_calls": .int(Int64(lat.count)),
+            "supervisor_rss_mb": .number(round3(Double(residentBytes()) / 1_048_576)),
+            "agent_rss_mean_mb": .number(childRSS.isEmpty ? 0 : round3(Double(childRSS.reduce(0, +)) / Double(childRSS.count) / 1_048_576)),
+            "agent_rss_samples": .int(Int64(childRSS.count)),
+            "invariants_ok": .bool(try kernel.checkInvariants().ok),
+        ])
+    }
+
+    final class AtomicCount: @unchecked Sendable {
+        private let lock = NSLock(); private(set) var value = 0
+        func add() { lock.lock(); value += 1; lock.unlock() }
+    }
+
+    final class LatencyProbe: @unchecked Sendable {
+        private let lock = NSLock(); private var values: [Double] = []
+        func add(_ v: Double) { lock.lock(); values.append(v); lock.unlock() }
+        func sorted() -> [Double] { lock.lock(); defer { lock.unlock() }; return values.sorted() }
+    }
+
+    static func pct(_ sorted: [Double], _ p: Double) -> Double {
+        guard !sorted.isEmpty else { return 0 }
+        return round3(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))])
+    }
+
+    static func round3(_ v: Double) -> Double { v.isFinite ? (v * 1000).rounded() / 1000 : 0 }
+}
+
+/// Resident set size of a process (default: this one), from /proc.
+func residentBytes(pid: String = "self") -> Int64 {
+    guard let s = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+          let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return 0 }
+    let kb = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int64($0) } ?? 0
+    return kb * 1024
+}
+
+extension Supervisor {
+    /// RSS of each running agent child (host pid known).
+    func childResidentBytes() -> [Int64] {
+        sessionsSnapshot().compactMap { $0.currentProcess?.hostPid }.map { residentBytes(pid: String($0)) }.filter { $0 > 0 }
+    }
+}
