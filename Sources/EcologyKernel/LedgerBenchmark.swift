@@ -71,7 +71,7 @@ public enum LedgerBenchmark {
         for _ in 0..<o.searchQueries {
             let q = "\(vocabulary[Int(gen.next() % 20)]) \(vocabulary[Int(gen.next() % 20)])"
             let t = monotonicNanos()
-            _ = try searchDB.read { db in try sk.search(db, query: q, limit: 10) }
+            _ = try searchDB.read { db in try sk.search(db, query: q, limit: 10, requester: "writer") }
             latencies.append(Double(monotonicNanos() - t) / 1e6)
         }
         latencies.sort()

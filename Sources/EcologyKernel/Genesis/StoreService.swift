@@ -38,7 +38,7 @@ struct StoreService: GenesisService {
             }
         case "search":
             let limit = Int(try args.optionalInt("limit") ?? 20)
-            return try k.readOnly { db in .array(try k.search(db, query: try args.string("query"), limit: limit)) }
+            return try k.readOnly { db in .array(try k.search(db, query: try args.string("query"), limit: limit, requester: ctx.caller)) }
         case "list_by_owner":
             let f = try Filter(["owner": .string(try args.id("owner")), "limit": 1000])
             return try k.readOnly { db in .array(try f.fetch(db).map(\.metadataJSON)) }
@@ -105,20 +105,27 @@ struct StoreService: GenesisService {
 
 extension Kernel {
     /// Full-text search (FTS5, bm25 ranking) over live artifacts. The query is taken as
-    /// plain words (each quoted), so FTS syntax in it cannot fail or inject.
-    public func search(_ db: Database, query: String, limit: Int) throws -> [JSONValue] {
+    /// plain words (each quoted), so FTS syntax in it cannot fail or inject. Results carry
+    /// a content snippet only where the requester may read the artifact under a genesis
+    /// contract; private text never leaks through search (custom contracts: no snippet,
+    /// since evaluating each would cost a sandboxed run per hit).
+    public func search(_ db: Database, query: String, limit: Int, requester: String) throws -> [JSONValue] {
         guard (1...100).contains(limit) else { throw KernelError.invalid("limit must be 1-100") }
         let words = query.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") })
             .prefix(16).map { "\"" + $0.replacingOccurrences(of: "\"", with: "") + "\"" }
         guard !words.isEmpty else { throw KernelError.invalid("query has no searchable words") }
         let rows = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT a.id, a.kind, a.owner_id, a.price, snippet(artifacts_fts, 1, '[', ']', '…', 12)
+            SELECT a.id, a.kind, a.owner_id, a.price, snippet(artifacts_fts, 1, '[', ']', '…', 12), a.access_contract_id
             FROM artifacts_fts JOIN artifacts a ON a.rowid = artifacts_fts.rowid
             WHERE artifacts_fts MATCH ? AND a.deleted_at IS NULL ORDER BY bm25(artifacts_fts) LIMIT ?
             """), arguments: [words.joined(separator: " "), limit])
         return rows.map { r in
-            .object(["id": .string(r[0]), "kind": .string(r[1]), "owner_id": .string(r[2]), "price": .int(r[3]),
-                     "snippet": .string(r[4] ?? "")])
+            let id: String = r[0], owner: String = r[2]
+            let readable = GenesisContract(rawValue: r[5]).map { contract in
+                contract == .public || contract == .freeware || requester == owner || (contract == .selfOwned && requester == id)
+            } ?? false
+            return .object(["id": .string(id), "kind": .string(r[1]), "owner_id": .string(owner), "price": .int(r[3]),
+                            "snippet": readable ? .string(r[4] ?? "") : .null])
         }
     }
 }
