@@ -94,7 +94,9 @@ extension Kernel {
             throw KernelError.invalid("\(artifactID) is listed in escrow (listing \(listing)); the seller may cancel the listing")
         }
         guard try Principal.load(db, to) != nil else { throw KernelError.notFound("principal \(to)") }
-        if try Artifact.load(db, to)?.kind == "genesis" {
+        let target = try Artifact.load(db, to)
+        if target?.isDeleted == true { throw KernelError(.deleted, "recipient \(to) was deleted") }
+        if target?.kind == "genesis" {
             throw KernelError.invalid("\(to) is a genesis account; it takes artifacts only through its own methods")
         }
         try moveOwnership(db, &a, to: to, by: requester)
