@@ -20,16 +20,21 @@ public enum GenesisContract: String, Sendable, CaseIterable {
     case `public` = "genesis_public"
 
     func decide(_ action: AccessAction, artifact: Artifact, requester: String) -> (Bool, String) {
-        let isOwner = requester == artifact.ownerID
+        decide(action, artifactID: artifact.id, owner: artifact.ownerID, requester: requester)
+    }
+
+    /// The rule itself, on identities only (search uses it without loading artifacts).
+    func decide(_ action: AccessAction, artifactID: String, owner: String, requester: String) -> (Bool, String) {
+        let isOwner = requester == owner
         switch self {
         case .public: return (true, "public")
-        case .private: return isOwner ? (true, "owner") : (false, "only the owner (\(artifact.ownerID)) may \(action.rawValue) a private artifact")
+        case .private: return isOwner ? (true, "owner") : (false, "only the owner (\(owner)) may \(action.rawValue) a private artifact")
         case .selfOwned:
-            if isOwner || requester == artifact.id { return (true, "self or owner") }
-            return (false, "only \(artifact.id) itself or its owner may \(action.rawValue) it")
+            if isOwner || requester == artifactID { return (true, "self or owner") }
+            return (false, "only \(artifactID) itself or its owner may \(action.rawValue) it")
         case .freeware:
             if action == .read || action == .invoke || isOwner { return (true, isOwner ? "owner" : "freeware") }
-            return (false, "only the owner (\(artifact.ownerID)) may \(action.rawValue) this artifact")
+            return (false, "only the owner (\(owner)) may \(action.rawValue) this artifact")
         }
     }
 }

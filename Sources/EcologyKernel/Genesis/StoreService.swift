@@ -121,9 +121,7 @@ extension Kernel {
             """), arguments: [words.joined(separator: " "), limit])
         return rows.map { r in
             let id: String = r[0], owner: String = r[2]
-            let readable = GenesisContract(rawValue: r[5]).map { contract in
-                contract == .public || contract == .freeware || requester == owner || (contract == .selfOwned && requester == id)
-            } ?? false
+            let readable = GenesisContract(rawValue: r[5])?.decide(.read, artifactID: id, owner: owner, requester: requester).0 ?? false
             return .object(["id": .string(id), "kind": .string(r[1]), "owner_id": .string(owner), "price": .int(r[3]),
                             "snippet": readable ? .string(r[4] ?? "") : .null])
         }
