@@ -29,7 +29,13 @@ extension Kernel {
                 try a.insert(db)
                 if standing {
                     let bucket = TokenBucket(ratePerSecond: 0, capacity: 0, balance: 0, nowMicros: now)
-                    try Principal(id: id, scrip: 0, llmBudget: 0, diskQuota: Int64.max / 4, compute: bucket, llmRate: bucket).insert(db)
+                    // The mint pays for LLM scoring (mint.scorer: llm) from its own budget.
+                    let r = config.resources
+                    let scoring = id == MintService.id
+                    let llmRate = scoring ? TokenBucket(ratePerSecond: r.llmRate.ratePerSecond, capacity: r.llmRate.capacity,
+                                                        balance: r.llmRate.initial, nowMicros: now) : bucket
+                    try Principal(id: id, scrip: 0, llmBudget: scoring ? r.llmBudgetMicrodollars : 0, diskQuota: Int64.max / 4,
+                                  compute: bucket, llmRate: llmRate).insert(db)
                 }
                 try events.append(db, "artifact_written", principal: Self.systemID, ["artifact_id": .string(id), "kind": "genesis", "created": true])
             }

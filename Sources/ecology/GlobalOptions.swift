@@ -23,7 +23,8 @@ struct GlobalOptions: ParsableArguments {
     var databasePath: String { (dataDir as NSString).appendingPathComponent("world.sqlite") }
 
     /// Opens the world (creating the data directory and running migrations).
-    func openWorld(config: WorldConfig? = nil, executor: (any ArtifactExecutor)? = nil, requireInit: Bool = true) throws -> Kernel {
+    func openWorld(config: WorldConfig? = nil, executor: (any ArtifactExecutor)? = nil, scorer: (any MintScorer)? = nil,
+                   requireInit: Bool = true) throws -> Kernel {
         let cfg = try config ?? loadConfig()
         if requireInit && !FileManager.default.fileExists(atPath: databasePath) {
             throw CLIError("no world at \(dataDir); run `ecology init --data-dir \(dataDir)` first")
@@ -31,7 +32,8 @@ struct GlobalOptions: ParsableArguments {
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         let db: WorldDatabase
         do { db = try WorldDatabase(path: databasePath) } catch { throw CLIError("cannot open \(databasePath): \(error)") }
-        return Kernel(database: db, config: cfg, executor: executor ?? WorldServices.makeExecutor(config: cfg))
+        return Kernel(database: db, config: cfg, executor: executor ?? WorldServices.makeExecutor(config: cfg),
+                      scorer: scorer ?? BuiltinMintScorer())
     }
 }
 

@@ -41,7 +41,8 @@ struct RunCommand: ParsableCommand {
             throw CLIError("the sandbox cannot start on this host: \(error) (see `ecology doctor`)")
         }
         defer { executor.shutdown() }
-        let kernel = try global.openWorld(config: config, executor: executor, requireInit: false)
+        let llmScorer = config.mint.scorer == "llm" ? GatewayMintScorer() : nil
+        let kernel = try global.openWorld(config: config, executor: executor, scorer: llmScorer, requireInit: false)
         let created = try kernel.bootstrap(agents: agents == nil ? nil : config.agents)
         let usesLLM = config.agents.contains { $0.mind == "llm" } || config.mint.scorer == "llm"
         var gateway: LLMGateway?
@@ -50,6 +51,7 @@ struct RunCommand: ParsableCommand {
             if let recordLlm { mode = .record(cassette: URL(fileURLWithPath: recordLlm)) }
             if let replayLlm { mode = .replay(cassette: URL(fileURLWithPath: replayLlm)) }
             do { gateway = try Supervisor.makeGateway(kernel: kernel, mode: mode) } catch { throw CLIError("LLM gateway: \(error)") }
+            if let gateway { llmScorer?.bind(gateway) }
         }
         for w in executor.layers.warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
         var options = Supervisor.Options()
