@@ -1,0 +1,216 @@
+import EcologyCore
+@testable import EcologyKernel
+import GRDB
+import XCTest
+
+final class MintTests: XCTestCase {
+    func config(slots: Int = 1, floor: Int64 = 0, ratio: Int64 = 1, minimumBid: Int64 = 1) -> WorldConfig {
+        var c = WorldConfig()
+        c.mint.periodSeconds = 60
+        c.mint.slots = slots
+        c.mint.ubiFloor = floor
+        c.mint.mintRatio = ratio
+        c.mint.minimumBid = minimumBid
+        return c
+    }
+
+    func testBidHoldsScripAndReBidReplaces() throws {
+        let w = try TestWorld(config: config())
+        try XCTUnwrapOK(w.write("alpha", "gizmo"))
+        let b = try XCTUnwrapOK(w.invoke("alpha", "genesis_mint", "bid", ["gizmo", 10]))
+        XCTAssertEqual(b["amount"], 10)
+        XCTAssertEqual(b["resolves_at"]?.doubleValue, Double(w.clock.nowMicros() + 60_000_000) / 1_000_000)
+        XCTAssertEqual(try w.scrip("alpha"), 90)
+        XCTAssertEqual(try w.scrip("genesis_mint"), 10)
+        w.assertInvariants()
+        try XCTUnwrapOK(w.invoke("alpha", "genesis_mint", "bid", ["gizmo", 15]))
+        XCTAssertEqual(try w.scrip("alpha"), 85)
+        XCTAssertEqual(try w.scrip("genesis_mint"), 15)
+        let status = try XCTUnwrapOK(w.invoke("beta", "genesis_mint", "status"))
+        XCTAssertEqual(status["active_bids"]?.arrayValue?.count, 1)
+        XCTAssertEqual(status["active_bids"]?.arrayValue?.first?["amount"], 15)
+        XCTAssertEqual(try w.events(type: "mint_bid").last?.data["replaced"], 10)
+        w.assertInvariants()
+        XCTAssertEqual(try XCTUnwrapOK(w.invoke("alpha", "genesis_mint", "withdraw"))["refunded"], 15)
+        XCTAssertEqual(try w.scrip("alpha"), 100)
+        XCTAssertEqual(try XCTUnwrapOK(w.invoke("alpha", "genesis_mint", "withdraw"))["refunded"], 0)
+        w.assertInvariants()
+    }
+
+    func testBidErrors() throws {
+        let w = try TestWorld(config: config(minimumBid: 5))
+        try XCTUnwrapOK(w.write("alpha", "gizmo"))
+        w.assertFailsCleanly(.invalidArgs) { w.invoke("alpha", "genesis_mint", "bid", ["gizmo", 4]) }
+        w.assertFailsCleanly(.invalidArgs) { w.invoke("alpha", "genesis_mint", "bid", ["gizmo", -4]) }
+        w.assertFailsCleanly(.notFound) { w.invoke("alpha", "genesis_mint", "bid", ["nothing", 10]) }
+        w.assertFailsCleanly(.insufficientFunds) { w.invoke("alpha", "genesis_mint", "bid", ["gizmo", 101]) }
+        try XCTUnwrapOK(w.write("alpha", "gone"))
+        try XCTUnwrapOK(w.act("alpha", "delete", ["artifact_id": "gone"]))
+        w.assertFailsCleanly(.deleted) { w.invoke("alpha", "genesis_mint", "bid", ["gone", 10]) }
+        // A failed re-bid keeps the old bid.
+        try XCTUnwrapOK(w.invoke("alpha", "genesis_mint", "bid", ["gizmo", 60]))
+        w.assertFailsCleanly(.insufficientFunds) { w.invoke("alpha", "genesis_mint", "bid", ["gizmo", 101]) }
+        XCTAssertEqual(try w.scrip("genesis_mint"), 60)
+        XCTAssertCode(w.invoke("alpha", "genesis_mint", "check"), .notFound)
+        w.assertInvariants()
+    }
+
+    func testResolutionOnlyAfterTheScheduledTime() throws {
+        let w = try TestWorld(config: config(), scorer: FixedScorer(scores: ["gizmo": 45, "thing": 70]))
+        try XCTUnwrapOK(w.write("alpha", "gizmo"))
+        try XCTUnwrapOK(w.write("beta", "thing"))
+        try XCTUnwrapOK(w.invoke("alpha", "genesis_mint", "bid", ["gizmo", 30]))
+        try XCTUnwrapOK(w.invoke("beta", "genesis_mint", "bid", ["thing", 20]))
+        try XCTUnwrapOK(w.invoke("gamma", "genesis_mint", "bid", ["thing", 5]))
+        XCTAssertNil(try w.kernel.resolveMintIfDue())
+        w.clock.advance(micros: 59_999_999)
+        XCTAssertNil(try w.kernel.resolveMintIfDue())
+        XCTAssertEqual(try w.scrip("genesis_mint"), 55)
+        w.clock.advance(micros: 1)
+        let round = try XCTUnwrap(try w.kernel.resolveMintIfDue())
+        XCTAssertNil(try w.kernel.resolveMintIfDue(), "one resolution per scheduled time")
+
+        XCTAssertEqual(round["round"], 1)
+        let winner = try XCTUnwrap(round["winners"]?.arrayValue?.first)
+        XCTAssertEqual(winner["bidder"], "alpha")
+        XCTAssertEqual(winner["paid"], 20, "Vickrey: the winner pays the next-highest bid")
+        XCTAssertEqual(winner["score"], 45)
+        XCTAssertEqual(winner["minted"], 45)
+        XCTAssertEqual(winner["owner"], "alpha")
+        XCTAssertEqual(round["losers"]?.arrayValue?.count, 2)
+        XCTAssertEqual(round["payments"], 20)
+        XCTAssertEqual(round["ubi_recipients"], 5, "UBI goes to agents, not to genesis accounts")
+        XCTAssertEqual(round["ubi_per_agent"], 4)
+        XCTAssertEqual(round["minted"], 45)
+        // alpha: -30 bid +10 refund +45 minted +4 UBI; the others: refunds and UBI.
+        XCTAssertEqual(try w.scrip("alpha"), 129)
+        XCTAssertEqual(try w.scrip("beta"), 104)
+        XCTAssertEqual(try w.scrip("gamma"), 104)
+        XCTAssertEqual(try w.scrip("delta"), 104)
+        XCTAssertEqual(try w.scrip("genesis_mint"), 0)
+        XCTAssertEqual(try w.scrip("genesis_escrow"), 0)
+        XCTAssertEqual(try w.totalScrip(), 545)
+        XCTAssertEqual(try w.eventCount(type: "mint_resolved"), 1)
+        // Stored rounds read back as the same JSON text (1.0 reads back as 1, so compare canonical text).
+        let text = JSONCodec.string(round)
+        XCTAssertEqual(JSONCodec.string(try XCTUnwrapOK(w.invoke("delta", "genesis_mint", "check"))), text)
+        XCTAssertEqual(JSONCodec.string(try XCTUnwrapOK(w.invoke("delta", "genesis_mint", "check", [1]))), text)
+        XCTAssertEqual(JSONCodec.string(try XCTUnwrapOK(w.invoke("delta", "genesis_mint", "status"))["last_round"] ?? nil), text)
+        let statuses = try w.database.read { try String.fetchAll($0, sql: "SELECT status FROM mint_bids ORDER BY id") }
+        XCTAssertEqual(statuses, ["won", "lost", "lost"])
+        let report = try w.kernel.checkInvariants()
+        XCTAssertTrue(report.ok, "\(report.violations)")
+        XCTAssertEqual(report.figures["minted_scrip"], 45)
+        // The next round is one period later.
+        XCTAssertEqual(try XCTUnwrapOK(w.invoke("delta", "genesis_mint", "status"))["next_resolution"]?.doubleValue,
+                       Double(w.clock.nowMicros() + 60_000_000) / 1_000_000)
+    }
+
+    func testKSlotsEachPayTheNextBidAndScoreGoesToTheOwner() throws {
+        let w = try TestWorld(config: config(slots: 2, ratio: 2), scorer: FixedScorer(scores: ["a1": 90, "b1": 31]))
+        try XCTUnwrapOK(w.write("alpha", "a1"))
+        try XCTUnwrapOK(w.write("beta", "b1"))
+        try XCTUnwrapOK(w.invoke("gamma", "genesis_mint", "bid", ["a1", 50]))  // gamma bids for alpha's artifact
+        try XCTUnwrapOK(w.invoke("delta", "genesis_mint", "bid", ["b1", 30]))
+        try XCTUnwrapOK(w.invoke("epsilon", "genesis_mint", "bid", ["b1", 10]))
+        w.clock.advance(seconds: 60)
+        let round = try XCTUnwrap(try w.kernel.resolveMintIfDue())
+        XCTAssertEqual(round["winners"]?.arrayValue?.map { $0["paid"] }, [30, 10])
+        XCTAssertEqual(round["winners"]?.arrayValue?.map { $0["minted"] }, [45, 15], "score / mint_ratio, rounded down")
+        XCTAssertEqual(round["payments"], 40)
+        // UBI 40 / 5 = 8 each.
+        XCTAssertEqual(try w.scrip("alpha"), 100 + 45 + 8)
+        XCTAssertEqual(try w.scrip("beta"), 100 + 15 + 8)
+        XCTAssertEqual(try w.scrip("gamma"), 100 - 30 + 8)
+        XCTAssertEqual(try w.scrip("delta"), 100 - 10 + 8)
+        XCTAssertEqual(try w.scrip("epsilon"), 100 + 8)
+        w.assertInvariants()
+    }
+
+    func testNoBiddersAndUBIFloor() throws {
+        let w = try TestWorld(config: config(floor: 3))
+        w.clock.advance(seconds: 60)
+        let round = try XCTUnwrap(try w.kernel.resolveMintIfDue())
+        XCTAssertEqual(round["winners"], [])
+        XCTAssertEqual(round["payments"], 0)
+        XCTAssertEqual(round["minted"], 15, "the floor is minted for the 5 agents")
+        for a in agents { XCTAssertEqual(try w.scrip(a), 103) }
+        w.assertInvariants()
+        // A UBI floor tops up payments that fall short.
+        try XCTUnwrapOK(w.write("alpha", "x"))
+        try XCTUnwrapOK(w.invoke("alpha", "genesis_mint", "bid", ["x", 7]))
+        w.clock.advance(seconds: 60)
+        let r2 = try XCTUnwrap(try w.kernel.resolveMintIfDue())
+        XCTAssertEqual(r2["payments"], 1, "a lone bidder pays the minimum bid")
+        let scoreMinted: Int64 = r2["winners"]?.arrayValue?.first?["minted"]?.intValue ?? 0
+        XCTAssertEqual(r2["minted"]?.intValue, 14 + scoreMinted)
+        XCTAssertEqual(try w.scrip("beta"), 106)
+        w.assertInvariants()
+    }
+
+    func testNoBiddersNoFloorStillAdvancesTheSchedule() throws {
+        let w = try TestWorld(config: config())
+        let start = w.clock.nowMicros()
+        w.clock.advance(seconds: 601)  // ten periods later: one round, then back on the grid
+        let round = try XCTUnwrap(try w.kernel.resolveMintIfDue())
+        XCTAssertEqual(round["minted"], 0)
+        XCTAssertNil(try w.kernel.resolveMintIfDue())
+        let next = try XCTUnwrapOK(w.invoke("alpha", "genesis_mint", "status"))["next_resolution"]?.doubleValue
+        XCTAssertEqual(next, Double(start + 660_000_000) / 1_000_000)
+        XCTAssertEqual(try w.totalScrip(), 500)
+        w.assertInvariants()
+    }
+
+    func testBuiltinScorerRewardsUseByOthers() throws {
+        let w = try TestWorld(config: config())
+        try XCTUnwrapOK(w.writeTool("alpha", "popular", code: "echo"))
+        try XCTUnwrapOK(w.writeTool("beta", "lonely", code: "echo"))
+        for who in ["beta", "gamma", "delta"] { try XCTUnwrapOK(w.invoke(who, "popular", "run")) }
+        try XCTUnwrapOK(w.invoke("alpha", "popular", "run"))  // the owner's own use does not count
+        try XCTUnwrapOK(w.invoke("alpha", "genesis_mint", "bid", ["popular", 5]))
+        w.clock.advance(seconds: 60)
+        let r = try XCTUnwrap(try w.kernel.resolveMintIfDue())
+        let popular = try w.artifact("popular")!
+        let expected = try BuiltinMintScorer().score(ScoringInput(artifact: popular, invokesByOthers: 3)).get().score
+        XCTAssertEqual(r["winners"]?.arrayValue?.first?["score"]?.intValue, Int64(expected))
+        XCTAssertGreaterThan(expected, try BuiltinMintScorer().score(ScoringInput(artifact: popular, invokesByOthers: 0)).get().score)
+        w.assertInvariants()
+    }
+
+    func testScorerFailureScoresZeroAndRefundsStillHappen() throws {
+        let w = try TestWorld(config: config(), scorer: FixedScorer(scores: [:]))
+        try XCTUnwrapOK(w.write("alpha", "x"))
+        try XCTUnwrapOK(w.invoke("alpha", "genesis_mint", "bid", ["x", 9]))
+        w.clock.advance(seconds: 60)
+        let r = try XCTUnwrap(try w.kernel.resolveMintIfDue())
+        XCTAssertEqual(r["winners"]?.arrayValue?.first?["score"], 0)
+        XCTAssertTrue(r["winners"]?.arrayValue?.first?["reason"]?.stringValue?.contains("scorer failed") ?? false)
+        XCTAssertEqual(try w.scrip("alpha"), 100 - 1 + 1, "paid the minimum, got it back as part of the UBI")
+        w.assertInvariants()
+    }
+
+    func testWinningArtifactListedInEscrowMintsToTheSeller() throws {
+        let w = try TestWorld(config: config(), scorer: FixedScorer(scores: ["listed": 50]))
+        try XCTUnwrapOK(w.write("alpha", "listed"))
+        try XCTUnwrapOK(w.invoke("alpha", "genesis_escrow", "deposit", ["listed", 10]))
+        try XCTUnwrapOK(w.invoke("beta", "genesis_mint", "bid", ["listed", 5]))
+        w.clock.advance(seconds: 60)
+        let r = try XCTUnwrap(try w.kernel.resolveMintIfDue())
+        XCTAssertEqual(r["winners"]?.arrayValue?.first?["minted"], 50)
+        XCTAssertEqual(try w.scrip("genesis_escrow"), 0)
+        XCTAssertEqual(try w.scrip("alpha"), 100 + 50 + 1, "the seller gets the minted scrip, plus the UBI remainder of 1")
+        w.assertInvariants()
+    }
+
+    func testDeletedWinnerScoresZero() throws {
+        let w = try TestWorld(config: config(), scorer: FixedScorer(scores: ["doomed": 80]))
+        try XCTUnwrapOK(w.write("alpha", "doomed"))
+        try XCTUnwrapOK(w.invoke("alpha", "genesis_mint", "bid", ["doomed", 5]))
+        try XCTUnwrapOK(w.act("alpha", "delete", ["artifact_id": "doomed"]))
+        w.clock.advance(seconds: 60)
+        let r = try XCTUnwrap(try w.kernel.resolveMintIfDue())
+        XCTAssertEqual(r["winners"]?.arrayValue?.first?["score"], 0)
+        XCTAssertEqual(r["minted"], 0)
+        w.assertInvariants()
+    }
+}
