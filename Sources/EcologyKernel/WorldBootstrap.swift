@@ -34,8 +34,10 @@ extension Kernel {
                     let scoring = id == MintService.id
                     let llmRate = scoring ? TokenBucket(ratePerSecond: r.llmRate.ratePerSecond, capacity: r.llmRate.capacity,
                                                         balance: r.llmRate.initial, nowMicros: now) : bucket
+                    let compute = TokenBucket(ratePerSecond: r.compute.ratePerSecond, capacity: r.compute.capacity,
+                                              balance: r.compute.initial, nowMicros: now)
                     try Principal(id: id, scrip: 0, llmBudget: scoring ? r.llmBudgetMicrodollars : 0, diskQuota: Int64.max / 4,
-                                  compute: bucket, llmRate: llmRate).insert(db)
+                                  compute: compute, llmRate: llmRate).insert(db)
                 }
                 try events.append(db, "artifact_written", principal: Self.systemID, ["artifact_id": .string(id), "kind": "genesis", "created": true])
             }
