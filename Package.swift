@@ -74,7 +74,8 @@ let package = Package(
         .testTarget(name: "EcologyWireTests", dependencies: ["EcologyWire", "EcologyCore"]),
         .testTarget(name: "EcologySandboxTests", dependencies: ["EcologySandbox", "EcologyWire", "EcologyCore"]),
         .testTarget(name: "EcologyLLMTests", dependencies: ["EcologyLLM", "EcologyCore"], exclude: ["Fixtures"]),
-        .testTarget(name: "EcologySupervisorTests", dependencies: ["EcologySupervisor", "EcologyKernel", "EcologyCore", "EcologySandbox", "EcologyConfig"]),
+        .testTarget(name: "EcologySupervisorTests", dependencies: ["EcologySupervisor", "EcologyKernel", "EcologyCore", "EcologySandbox",
+            "EcologyConfig", "EcologyStore", "EcologyLLM"]),
     ],
     swiftLanguageModes: [.v5]
 )
