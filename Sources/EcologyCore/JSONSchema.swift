@@ -68,6 +68,20 @@ public enum JSONSchema {
         return named
     }
 
+    /// The arguments in positional order for calling the tool's function. Optional
+    /// arguments may be left out only at the end (a function cannot skip a position).
+    public static func positionalArguments(_ named: [String: JSONValue], schema: JSONValue) throws -> [JSONValue] {
+        let order = parameterOrder(of: schema)
+        let given = order.prefix { named[$0] != nil }
+        if let skipped = order.dropFirst(given.count).first(where: { named[$0] != nil }) {
+            throw KernelError.invalid("argument '\(skipped)' is given but an earlier optional argument is not; give them in order: \(order.joined(separator: ", "))")
+        }
+        if let unknown = named.keys.sorted().first(where: { !order.contains($0) }) {
+            throw KernelError.invalid("'\(unknown)' is not an argument of this tool; arguments: \(order.joined(separator: ", "))")
+        }
+        return given.map { named[$0]! }
+    }
+
     static func matches(_ v: JSONValue, type: String) -> Bool {
         switch type {
         case "null": return v == .null

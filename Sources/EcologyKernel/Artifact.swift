@@ -51,7 +51,8 @@ public struct Artifact: Sendable, Equatable {
     /// Bytes this artifact occupies on its owner's disk quota.
     var computedSize: Int64 {
         Int64(content.utf8.count + (code?.utf8.count ?? 0)
-              + (interface.map { JSONCodec.string($0).utf8.count } ?? 0))
+              + (interface.map { JSONCodec.string($0).utf8.count } ?? 0)
+              + (metadata == .object([:]) ? 0 : JSONCodec.string(metadata).utf8.count))
     }
 
     static func load(_ db: Database, _ id: String) throws -> Artifact? {

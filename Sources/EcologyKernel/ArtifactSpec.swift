@@ -17,18 +17,22 @@ struct ArtifactSpec {
         standing = a.hasStanding; executable = a.canExecute; price = a.price; metadata = a.metadata
     }
 
-    init(args: Args, limits: LimitConfig) throws {
+    /// Validates write arguments. With `base` (an existing artifact being rewritten),
+    /// every field not given keeps its current value — leaving out `contract` must never
+    /// turn a private artifact public.
+    init(args: Args, limits: LimitConfig, base: Artifact? = nil) throws {
         switch args.values["content"] {
-        case nil, .null?: content = ""
+        case nil, .null?: content = base?.content ?? ""
         case .string(let text)?: content = text
         case let json?: content = JSONCodec.string(json)  // JSON content is stored as canonical text
         }
-        code = try args.optionalString("code")
-        standing = try args.bool("standing", default: false)
-        executable = try args.bool("executable", default: code != nil)
-        contract = try args.optionalID("contract") ?? GenesisContract.freeware.rawValue
-        price = try args.optionalInt("price") ?? 0
-        metadata = .object(try args.object("metadata"))
+        code = try args.optionalString("code") ?? base?.code
+        standing = try args.bool("standing", default: base?.hasStanding ?? false)
+        executable = try args.bool("executable", default: base?.canExecute ?? (code != nil))
+        contract = try args.optionalID("contract") ?? base?.accessContractID ?? GenesisContract.freeware.rawValue
+        price = try args.optionalInt("price") ?? base?.price ?? 0
+        metadata = args.has("metadata") ? .object(try args.object("metadata")) : (base?.metadata ?? .object([:]))
+        interface = base?.interface
         if price < 0 || price > args.maxAmount { throw KernelError.invalid("price must be between 0 and \(args.maxAmount)") }
         if content.utf8.count > limits.maxContentBytes {
             throw KernelError.invalid("content is \(content.utf8.count) bytes; the maximum is \(limits.maxContentBytes)")
@@ -43,7 +47,8 @@ struct ArtifactSpec {
             interface = i
             try Self.validateInterface(i)
         }
-        if executable && interface == nil {
+        if JSONCodec.string(metadata).utf8.count > 16_384 { throw KernelError.invalid("metadata must be ≤ 16 KiB") }
+        if executable && interface == nil && !standing {
             throw KernelError.invalid("an executable artifact needs an interface {\"tools\":[{\"name\",\"description\",\"inputSchema\"}]}")
         }
         if executable && code == nil && !standing {

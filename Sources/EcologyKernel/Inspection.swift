@@ -115,16 +115,16 @@ extension Kernel {
     }
 
     /// Live agents to supervise: id, config (the artifact's content), version, and whether funded.
-    public func supervisedAgents() throws -> [(id: String, config: JSONValue, version: Int64, funded: Bool)] {
+    public func supervisedAgents() throws -> [(id: String, config: JSONValue, version: Int64, funded: Bool, paused: Bool)] {
         try readOnly { db in
             let now = clock.nowMicros()
             return try Row.fetchAll(db, sql: """
-                SELECT a.id, a.content, a.version FROM artifacts a JOIN principals p ON p.id = a.id
-                WHERE a.kind = 'agent' AND a.has_standing = 1 AND a.can_execute = 1 AND a.deleted_at IS NULL ORDER BY a.id
+                SELECT a.id, a.content, a.version, COALESCE(s.paused, 0) FROM artifacts a JOIN principals p ON p.id = a.id
+                LEFT JOIN agent_state s ON s.id = a.id WHERE a.kind = 'agent' AND a.has_standing = 1 AND a.can_execute = 1 AND a.deleted_at IS NULL ORDER BY a.id
                 """).map { r in
                     let p = try Principal.load(db, r[0])
                     let funded = p.map { $0.compute.ratePerSecond > 0 || $0.compute.balance(atMicros: now) > 0 } ?? false
-                    return (r[0], (try? JSONCodec.decode(r[1] as String)) ?? .object([:]), r[2], funded)
+                    return (r[0], (try? JSONCodec.decode(r[1] as String)) ?? .object([:]), r[2], funded, r[3])
                 }
         }
     }
@@ -167,5 +167,24 @@ extension Kernel {
 
     public func artifactCount(owner: String) throws -> Int64 {
         try readOnly { db in try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM artifacts WHERE owner_id = ? AND deleted_at IS NULL", arguments: [owner]) ?? 0 }
+    }
+}
+
+extension Kernel {
+    /// Operator controls: pause (the supervisor stops the agent's child and does not
+    /// start it), resume, and unpark (clear a parked agent so it may start again).
+    public func setAgentControl(_ id: String, pause: Bool? = nil, unpark: Bool = false) throws {
+        try database.write { db in
+            guard let a = try Artifact.load(db, id), a.kind == "agent", !a.isDeleted else { throw KernelError.notFound("agent \(id)") }
+            try db.execute(sql: "INSERT OR IGNORE INTO agent_state (id, status, updated_at) VALUES (?, 'stopped', ?)", arguments: [id, clock.nowMicros()])
+            if let pause {
+                try db.execute(sql: "UPDATE agent_state SET paused = ? WHERE id = ?", arguments: [pause, id])
+                try events.append(db, pause ? "agent_paused" : "agent_resumed", principal: id, ["by": "operator"])
+            }
+            if unpark {
+                try db.execute(sql: "UPDATE agent_state SET parked = 0, restarts = 0 WHERE id = ?", arguments: [id])
+                try events.append(db, "agent_unparked", principal: id, ["by": "operator"])
+            }
+        }
     }
 }

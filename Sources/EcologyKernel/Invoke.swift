@@ -30,10 +30,15 @@ extension Kernel {
 
     func invokeUserCode(_ id: String, method: String, args: [JSONValue], context: CallContext) throws -> Envelope {
         // Phase 1: checks, in a read transaction.
+        var callArgs = args
         let artifact: Artifact = try readOnly { db in
             let a = try liveArtifact(db, id)
             guard a.canExecute, let code = a.code, !code.isEmpty else {
                 throw KernelError.invalid("\(id) is not executable")
+            }
+            if a.price > 0 && context.caller != context.payer {
+                // Confused deputy: tool code runs as the tool and must not spend its invoker's scrip.
+                throw KernelError.denied("\(id) has a price of \(a.price) scrip; tool code cannot spend its invoker's scrip (only a principal's own invokes pay prices)")
             }
             if let payer = try Principal.load(db, context.payer) {
                 try requireNotFrozen(payer, now: clock.nowMicros())
@@ -48,6 +53,7 @@ extension Kernel {
             if let schema = tool["inputSchema"] {
                 let named = try JSONSchema.namedArguments(args, schema: schema)
                 try JSONSchema.validate(.object(named), against: schema)
+                callArgs = try JSONSchema.positionalArguments(named, schema: schema)
             }
             return a
         }
@@ -57,7 +63,7 @@ extension Kernel {
         // tool itself (never as its invoker), and its costs go to the nearest principal.
         let inner = CallContext(caller: id, payer: artifact.hasStanding ? id : context.payer, depth: context.depth + 1)
         let request = ExecutionRequest(
-            kind: .artifact, artifactID: id, code: artifact.code ?? "", method: method, args: args,
+            kind: .artifact, artifactID: id, code: artifact.code ?? "", method: method, args: callArgs,
             caller: context.caller, depth: context.depth + 1, timeoutSeconds: config.limits.invokeTimeoutSeconds,
             memoryLimitBytes: config.resources.memoryLimitBytes, maxOutputBytes: config.limits.maxOutputBytes)
         let outcome = executor.execute(request) { [self] action, params in
@@ -82,7 +88,7 @@ extension Kernel {
                 "artifact_id": .string(id), "method": .string(method), "caller": .string(context.caller),
                 "payer": .string(context.payer), "cpu_ms": .number(Double(outcome.cpuMicros) / 1000),
                 "wall_ms": .number(Double(outcome.wallMicros) / 1000), "price_paid": .int(paid),
-                "owner": .string(artifact.ownerID), "depth": .int(Int64(context.depth)),
+                "owner": .string(recipient), "depth": .int(Int64(context.depth)),
             ]
             if case .failure(let e) = result { data["error"] = .string(e.code.rawValue) }
             try events.append(db, "invoke", principal: context.payer, .object(data))

@@ -149,13 +149,14 @@ public final class Kernel: @unchecked Sendable {
     /// Creates an artifact or replaces an existing one's content/code/interface.
     func write(_ args: Args, _ context: CallContext) throws -> JSONValue {
         let id = try args.id("artifact_id")
-        let spec = try ArtifactSpec(args: args, limits: config.limits)
+        _ = try ArtifactSpec(args: args, limits: config.limits)  // reject bad input before touching the database
         return try transaction(context, costMs: config.costs.writeMs) { db in
             if let existing = try Artifact.load(db, id), !existing.isDeleted {
                 try authorize(db, .write, on: existing, requester: context.caller)
+                let spec = try ArtifactSpec(args: args, limits: config.limits, base: existing)
                 return try replace(db, existing, with: spec, by: context).metadataJSON
             }
-            return try create(db, id: id, spec: spec, by: context).metadataJSON
+            return try create(db, id: id, spec: try ArtifactSpec(args: args, limits: config.limits), by: context).metadataJSON
         }
     }
 
@@ -201,6 +202,9 @@ public final class Kernel: @unchecked Sendable {
     // MARK: - Artifact creation and replacement
 
     func create(_ db: Database, id: String, spec: ArtifactSpec, by context: CallContext, kind: String? = nil) throws -> Artifact {
+        if id.hasPrefix("genesis") && context.caller != Self.systemID {
+            throw KernelError.invalid("IDs starting with 'genesis' are reserved for the world's own artifacts")
+        }
         if let tomb = try Artifact.load(db, id) {
             // A tombstone keeps its ID until purged so that readers get DELETED, not a stranger's artifact.
             _ = tomb

@@ -81,6 +81,11 @@ extension Kernel {
         try database.write { db in try chargeCompute(db, payer: principal, cpuMicros: cpuMicros) }
     }
 
+    /// True when the principal's compute bucket is in debt (it may not start actions).
+    public func isFrozen(_ principal: String) throws -> Bool {
+        try readOnly { db in try Principal.load(db, principal)?.compute.isInDebt(atMicros: clock.nowMicros()) ?? false }
+    }
+
     /// Reconciles the recorded frozen state with the compute bucket. Returns
     /// true/false when the state changed (frozen/unfrozen), nil when it did not;
     /// the change is logged as `agent_frozen` / `agent_unfrozen`.

@@ -54,13 +54,12 @@ extension Kernel {
         }
     }
 
-    /// A configured agent: its artifact holds its mind config; it owns itself.
+    /// A configured agent: its artifact holds its mind config; it owns itself. Agents are
+    /// run by the supervisor, not invoked, so they need no interface.
     func createAgent(_ db: Database, _ spec: AgentSpec, now: Int64) throws {
         let id = try ArtifactID.validate(spec.id)
         let content = JSONValue.object(["mind": .string(spec.mind), "prompt": .string(spec.prompt)])
-        let tools: JSONValue = ["tools": [["name": "message", "description": "Send this agent a message (it may read it when it observes).",
-                                           "inputSchema": ["type": "object", "properties": ["text": ["type": "string"]], "required": ["text"]]]]]
-        var a = Artifact(id: id, kind: "agent", content: JSONCodec.string(content), code: nil, interface: tools,
+        var a = Artifact(id: id, kind: "agent", content: JSONCodec.string(content), code: nil, interface: nil,
                          contract: GenesisContract.selfOwned.rawValue, standing: true, executable: true,
                          createdBy: Self.systemID, owner: id, now: now)
         a.sizeBytes = a.computedSize

@@ -66,6 +66,7 @@ public final class Supervisor: @unchecked Sendable {
         lastSeq = (try? kernel.lastEventSeq()) ?? 0
         var lastSecond = 0.0
         var lastActions: Int64 = 0
+        var lastPurge = monotonicSeconds()
         while !shouldStop() {
             let now = monotonicSeconds()
             wakeSleepers()
@@ -75,6 +76,10 @@ public final class Supervisor: @unchecked Sendable {
                 superviseAgents(now: now)
                 chargeAndFreeze()
                 do { try kernel.resolveMintIfDue() } catch { logger.error("mint resolution failed: \(error)") }
+                if now - lastPurge >= 60 {
+                    lastPurge = now
+                    do { try kernel.purgeTombstones() } catch { logger.error("tombstone purge failed: \(error)") }
+                }
                 var s = status()
                 s.actionsPerSecond = Double(s.actions - lastActions) / window
                 lastActions = s.actions
@@ -113,10 +118,12 @@ public final class Supervisor: @unchecked Sendable {
         lock.lock()
         let current = sessions
         lock.unlock()
-        for (id, session) in current where !live.contains(id) {
+        let paused = Set(agents.filter(\.paused).map(\.id))
+        for (id, session) in current where !live.contains(id) || paused.contains(id) {
             session.requestStop(grace: kernel.config.supervisor.shutdownTimeoutSeconds)
         }
         for agent in agents {
+            if agent.paused { continue }
             if let session = current[agent.id] {
                 if session.configVersion != agent.version && session.status != .stopping {
                     // Rights trading: whoever may write the agent's artifact changes its mind; restart with the new config.
@@ -127,6 +134,7 @@ public final class Supervisor: @unchecked Sendable {
                 continue
             }
             guard agent.funded, (try? kernel.agentIsParked(agent.id)) != true else { continue }
+            lock.lock(); if policies[agent.id]?.recentCrashes ?? 0 > kernel.config.supervisor.restartIntensity { policies[agent.id] = nil }; lock.unlock()
             lock.lock(); let due = restartAt[agent.id].map { now >= $0 } ?? true; let stop = stopping; lock.unlock()
             if due && !stop { start(agent.id, config: agent.config, version: agent.version) }
         }
@@ -174,10 +182,13 @@ public final class Supervisor: @unchecked Sendable {
         for session in current {
             session.chargeCPU()
             try? kernel.updateAgentState(session.agentID, status: session.status.rawValue, actionsDelta: session.takeActionCount())
-            guard let change = try? kernel.refreshFrozen(session.agentID) else { continue }
-            if change {
+            // Record the transition (agent_frozen / agent_unfrozen events), then make the
+            // child match the bucket: frozen in debt, thawed once it has recovered.
+            _ = try? kernel.refreshFrozen(session.agentID)
+            guard let inDebt = try? kernel.isFrozen(session.agentID) else { continue }
+            if inDebt && session.status != .frozen {
                 session.currentProcess?.freeze(); session.set(.frozen)
-            } else {
+            } else if !inDebt && session.status == .frozen {
                 session.currentProcess?.thaw(); session.set(session.currentSleeper == nil ? .running : .sleeping)
             }
         }

@@ -1,16 +1,39 @@
 import EcologyCore
 import EcologySandbox
+import Foundation
 
 /// Factory for the pieces the supervisor provides to kernels it hosts.
 public enum SupervisorRuntime {
-    /// The sandboxed executor for agent-written code. If the host cannot run the
-    /// sandbox at all (no python3, no sandbox/ directory), user code is refused with a
-    /// clear EXECUTION_ERROR naming the reason; genesis services still work.
+    /// The sandboxed executor for agent-written code, started on first use (so commands
+    /// that never run code, like `inspect`, never start a zygote). If the host cannot run
+    /// the sandbox at all, user code is refused with EXECUTION_ERROR naming the reason;
+    /// genesis services still work.
     public static func makeExecutor(config: WorldConfig) -> any ArtifactExecutor {
-        do {
-            return try SandboxedExecutor(config: config)
-        } catch {
-            return UnavailableExecutor(reason: "the sandbox could not start on this host: \(error)")
-        }
+        LazyExecutor(config: config)
     }
+}
+
+final class LazyExecutor: ArtifactExecutor, @unchecked Sendable {
+    private let config: WorldConfig
+    private let lock = NSLock()
+    private var started: (any ArtifactExecutor)?
+
+    init(config: WorldConfig) { self.config = config }
+
+    private var executor: any ArtifactExecutor {
+        lock.lock(); defer { lock.unlock() }
+        if let started { return started }
+        let e: any ArtifactExecutor
+        do { e = try SandboxedExecutor(config: config) } catch {
+            e = UnavailableExecutor(reason: "the sandbox could not start on this host: \(error)")
+        }
+        started = e
+        return e
+    }
+
+    func execute(_ request: ExecutionRequest, kernelCalls: @escaping KernelCallHandler) -> ExecutionOutcome {
+        executor.execute(request, kernelCalls: kernelCalls)
+    }
+
+    deinit { (started as? SandboxedExecutor)?.shutdown() }
 }

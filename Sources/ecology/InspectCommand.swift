@@ -6,7 +6,7 @@ import Foundation
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect", abstract: "Look at the world without changing it.",
-        subcommands: [Balances.self, Artifacts.self, Events.self, Agents.self, Mint.self, Escrow.self, Invariants.self])
+        subcommands: [Balances.self, Artifacts.self, Events.self, Agents.self, Traces.self, Mint.self, Escrow.self, Invariants.self])
 
     struct Balances: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Balances of every principal (llm_budget in dollars).")
@@ -63,6 +63,20 @@ struct InspectCommand: ParsableCommand {
                 [r["id"]!.stringValue!, r["mind"]?.stringValue ?? "?", r["status"]!.stringValue!, "\(r["restarts"]!.intValue!)",
                  "\(r["actions"]!.intValue!)", "\(r["scrip"]!.intValue!)", "\(r["compute"]!.intValue!)", r["frozen"]!.boolValue! ? "yes" : ""]
             })
+        }
+    }
+
+    struct Traces: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "An agent's trace: its decisions and LLM calls, oldest first.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Agent ID.") var agent: String
+        @Option(help: "How many entries.") var limit: Int = 50
+        func run() throws {
+            let rows = try global.openWorld().traces(agent: agent, limit: max(1, min(limit, 100_000)))
+            if global.json { Output.json(.array(rows)); return }
+            for r in rows {
+                print("\(r["seq"]!.intValue!)  \(r["kind"]!.stringValue!)  \(JSONCodec.string(r["data"] ?? .null).prefix(160))")
+            }
         }
     }
 

@@ -36,6 +36,8 @@ struct RunCommand: ParsableCommand {
         if let mind { config = config.withMind(mind) }
         do { try config.validate() } catch { throw CLIError("\(error)") }
 
+        let lock = try SupervisorLock(dataDir: global.dataDir)
+        defer { lock.release() }
         let executor: SandboxedExecutor
         do { executor = try SandboxedExecutor(config: config) } catch {
             throw CLIError("the sandbox cannot start on this host: \(error) (see `ecology doctor`)")
@@ -125,4 +127,27 @@ final class StopSignal: @unchecked Sendable {
     }
 
     var requested: Bool { flag.isSet }
+}
+
+/// One supervisor per data directory: an exclusive flock held for the whole run
+/// (released by the kernel if the process dies, even by kill -9).
+struct SupervisorLock {
+    let fd: Int32
+
+    init(dataDir: String) throws {
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        let path = (dataDir as NSString).appendingPathComponent("supervisor.lock")
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw CLIError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+            close(fd)
+            throw CLIError("another `ecology run` (pid \(holder)) is supervising \(dataDir); stop it first")
+        }
+        ftruncate(fd, 0)
+        let pid = "\(getpid())\n"
+        _ = pid.withCString { write(fd, $0, strlen($0)) }
+    }
+
+    func release() { flock(fd, LOCK_UN); close(fd) }
 }

@@ -35,7 +35,11 @@ struct MintService: GenesisService {
                                 "resolves_at": .number(seconds(try k.mintNextResolution(db)))])
             }
         case "withdraw":
-            return try k.transaction(ctx) { db in .object(["refunded": .int(try k.withdrawBid(db, bidder: ctx.caller))]) }
+            return try k.transaction(ctx) { db in
+                let refunded = try k.withdrawBid(db, bidder: ctx.caller)
+                if refunded > 0 { try k.events.append(db, "mint_withdraw", principal: ctx.caller, ["refunded": .int(refunded)]) }
+                return .object(["refunded": .int(refunded)])
+            }
         case "status":
             return try k.readOnly { db in
                 let bids = try Row.fetchAll(db, sql: "SELECT id, bidder, artifact_id, amount FROM mint_bids WHERE status='active' ORDER BY amount DESC, id")
