@@ -53,7 +53,10 @@ extension Kernel {
             if let schema = tool["inputSchema"] {
                 let named = try JSONSchema.namedArguments(args, schema: schema)
                 try JSONSchema.validate(.object(named), against: schema)
-                callArgs = try JSONSchema.positionalArguments(named, schema: schema)
+                // A schema that names its parameters fixes their positions; without names, args pass as given.
+                if !JSONSchema.parameterOrder(of: schema).isEmpty {
+                    callArgs = try JSONSchema.positionalArguments(named, schema: schema)
+                }
             }
             return a
         }
