@@ -16,13 +16,15 @@ public final class AgentProcess: @unchecked Sendable {
     private let zygote: Zygote
     private let ticket: ChildTicket
     private let lease: SandboxedExecutor.Lease
+    /// The slot's cgroup CPU counter before this child started (earlier occupants' CPU).
+    private let cpuBaseline: Int64
     private let lock = NSLock()
     private var finished = false
 
     init(executor: SandboxedExecutor, zygote: Zygote, ticket: ChildTicket, lease: SandboxedExecutor.Lease,
-         socket: Int32, namespacePid: Int32, hostPid: Int32?) {
+         socket: Int32, namespacePid: Int32, hostPid: Int32?, cpuBaseline: Int64) {
         self.executor = executor; self.zygote = zygote; self.ticket = ticket; self.lease = lease
-        self.socket = socket; self.namespacePid = namespacePid; self.hostPid = hostPid
+        self.socket = socket; self.namespacePid = namespacePid; self.hostPid = hostPid; self.cpuBaseline = cpuBaseline
     }
 
     deinit { _ = kill() }
@@ -36,7 +38,7 @@ public final class AgentProcess: @unchecked Sendable {
     /// CPU used so far (user + system) in microseconds: the cgroup's counter, else /proc.
     public func cpuMicros() -> Int64 {
         if let e = ticket.currentExit { return e.cpuMicros }
-        if let c = executor.cgroupCPU(lease) { return c }
+        if let c = executor.cgroupCPU(lease) { return max(0, c - cpuBaseline) }
         guard let hostPid, let stat = Posix.readFile("/proc/\(hostPid)/stat"),
               let close = stat.lastIndex(of: ")") else { return 0 }
         let fields = stat[stat.index(after: close)...].split(separator: " ")

@@ -337,6 +337,8 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         let policy = policies[.agent]!
         let memory = memoryBytes ?? policy.cgroup.memoryBytes
         let lease = try self.lease(memoryBytes: memory)
+        // Slots are reused and their CPU counter is cumulative: the agent's CPU is what it adds.
+        let cpuBaseline = cgroupCPU(lease) ?? 0
         let (mine, theirs) = try Posix.socketPair(type: Int32(SOCK_STREAM.rawValue))
         do {
             let (z, ticket) = try spawn(.agent, policy: policy, lease: lease, memoryBytes: memory, cpuSeconds: nil,
@@ -348,7 +350,7 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
                 throw SandboxError("agent child did not start: \(ticket.currentFailure ?? "timeout")")
             }
             return AgentProcess(executor: self, zygote: z, ticket: ticket, lease: lease, socket: mine,
-                                namespacePid: nsPid, hostPid: hostPid)
+                                namespacePid: nsPid, hostPid: hostPid, cpuBaseline: cpuBaseline)
         } catch {
             close(theirs); close(mine); release(lease)
             throw error

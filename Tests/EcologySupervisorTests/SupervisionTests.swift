@@ -78,6 +78,35 @@ final class SupervisionTests: XCTestCase {
         w.assertInvariants()
     }
 
+    /// Sandbox slots are reused (by executions and by agents); an agent must pay for its
+    /// own CPU, not for what earlier occupants of its cgroup slot burned.
+    func testAgentIsChargedOnlyItsOwnCPU() throws {
+        try Sandbox.requireCgroups("per-slot CPU accounting")
+        var c = WorldConfig.test(agents: [.scripted("alpha"), .scripted("beta"), .scripted("gamma")])
+        c.resources.compute = BucketConfig(ratePerSecond: 0, capacity: 10_000, initial: 10_000)
+        c.limits.invokeTimeoutSeconds = 0.8
+        let w = try SandboxWorld(config: c)
+        // Leave about 0.8 s of CPU in the slot counters the agents are about to reuse.
+        try XCTUnwrapOK(w.writeTool("gamma", "gamma.spin", code: "def run():\n    while True:\n        pass\n"))
+        XCTAssertEqual(w.invoke("gamma", "gamma.spin", "run").error?.code, .timeout)
+        let s = startSupervisor(w)
+        waitUntil("the agents asleep", timeout: 10) { w.events("agent_sleeping").count >= 3 }
+        Thread.sleep(forTimeInterval: 0.5)  // a few charging windows
+        var ownCPU: [String: Int64] = [:]
+        for id in ["alpha", "beta"] {
+            let pid = try XCTUnwrap(w.events("agent_started", principal: id).last?.data["pid"]?.intValue).int32
+            ownCPU[id] = processCPUMicros(pid)
+        }
+        s.stop()
+        for id in ["alpha", "beta"] {
+            let charged = 10_000 - w.compute(id)
+            let own = (ownCPU[id] ?? 0) / 1000
+            // Kernel costs of its few calls and the CPU between our /proc read and its exit: well under 100 ms.
+            XCTAssertLessThan(charged, own + 100, "\(id) was charged \(charged) CPU-ms; its child used \(own)")
+        }
+        w.assertInvariants()
+    }
+
     func testSleepWakesOnDurationEventAndBalance() throws {
         let program: [JSONValue] = [
             Step.call("sleep", ["seconds": 0.3], report: "woke"),
