@@ -121,6 +121,8 @@ final class AgentSession: @unchecked Sendable {
         try? kernel.recordEvent("agent_sleeping", principal: agentID, params)
         while s.semaphore.wait(timeout: .now() + 0.5) == .timedOut {
             if isStopRequested { s.wokeBy = ["woke_by": "stop"]; break }
+            // A child that died asleep (OOM killer, a kill from outside) is a crash to handle now, not when the sleep ends.
+            if currentProcess?.exit != nil { s.wokeBy = ["woke_by": "exit"]; break }
         }
         lock.lock(); sleeper = nil; if _status == .sleeping { _status = .running }; lock.unlock()
         let woke = s.wokeBy ?? ["woke_by": "stop"]

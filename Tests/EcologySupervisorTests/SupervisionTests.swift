@@ -2,6 +2,9 @@ import EcologyCore
 @testable import EcologyKernel
 import EcologySandbox
 @testable import EcologySupervisor
+#if canImport(Glibc)
+import Glibc
+#endif
 import XCTest
 
 /// The supervisor with real sandboxed agent children running `sandbox/tests/agents/scripted_agent.py`.
@@ -74,6 +77,22 @@ final class SupervisionTests: XCTestCase {
         XCTAssertLessThan(frozenAt, thawedAt)
         XCTAssertLessThan(thawedAt, w.reports("burned", by: "alpha")[0].seq)
         XCTAssertTrue(w.events("agent_crashed").isEmpty, "freezing is not crashing")
+        s.stop()
+        w.assertInvariants()
+    }
+
+    /// A child that dies while its agent sleeps (OOM killer, an operator's kill) is a crash
+    /// like any other: noticed at once, not when the sleep would have ended.
+    func testChildKilledDuringALongSleepIsRestarted() throws {
+        let w = try SandboxWorld(config: .test(agents: [.scripted("alpha"), .scripted("beta")]))
+        let s = startSupervisor(w)
+        waitUntil("alpha asleep for an hour", timeout: 10) { !w.events("agent_sleeping", principal: "alpha").isEmpty }
+        let pid = try XCTUnwrap(w.events("agent_started", principal: "alpha").last?.data["pid"]?.intValue).int32
+        XCTAssertEqual(kill(pid, SIGKILL), 0)
+        waitUntil("the crash to be noticed", timeout: 5) { !w.events("agent_crashed", principal: "alpha").isEmpty }
+        XCTAssertEqual(w.events("agent_crashed", principal: "alpha").first?.data["reason"]?.stringValue, "killed by signal 9")
+        waitUntil("alpha restarted", timeout: 5) { w.events("agent_started", principal: "alpha").count == 2 }
+        XCTAssertTrue(w.events("agent_crashed", principal: "beta").isEmpty)
         s.stop()
         w.assertInvariants()
     }
