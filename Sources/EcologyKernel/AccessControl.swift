@@ -76,9 +76,7 @@ extension Kernel {
     /// owners get their rights from the contract like everyone else.
     func authorize(_ db: Database, _ action: AccessAction, on artifact: Artifact, requester: String,
                    context: JSONValue = .object([:])) throws {
-        if let native = GenesisContract(rawValue: artifact.accessContractID) {
-            let (allowed, reason) = native.decide(action, artifact: artifact, requester: requester)
-            if !allowed { throw KernelError(.accessDenied, reason, details: ["contract": .string(native.rawValue), "action": .string(action.rawValue)]) }
+        if try authorizeNative(artifact.accessContractID, action, artifactID: artifact.id, owner: artifact.ownerID, requester: requester) {
             return
         }
         let (allowed, reason) = try evaluateCustomContract(db, action, on: artifact, requester: requester, context: context)
@@ -86,6 +84,15 @@ extension Kernel {
             throw KernelError(.accessDenied, "contract \(artifact.accessContractID) denied \(action.rawValue): \(reason)",
                               details: ["contract": .string(artifact.accessContractID), "action": .string(action.rawValue)])
         }
+    }
+
+    /// Decides under a genesis contract from identities alone (no artifact load).
+    /// Returns false when the contract is a custom one, which needs `authorize`.
+    func authorizeNative(_ contract: String, _ action: AccessAction, artifactID: String, owner: String, requester: String) throws -> Bool {
+        guard let native = GenesisContract(rawValue: contract) else { return false }
+        let (allowed, reason) = native.decide(action, artifactID: artifactID, owner: owner, requester: requester)
+        if !allowed { throw KernelError(.accessDenied, reason, details: ["contract": .string(native.rawValue), "action": .string(action.rawValue)]) }
+        return true
     }
 
     /// Runs a custom contract as a pure function in the sandbox (contract mode: no

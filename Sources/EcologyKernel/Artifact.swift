@@ -9,7 +9,13 @@ public struct Artifact: Sendable, Equatable {
     public var kind: String
     public var content: String
     public var code: String?
-    public var interface: JSONValue?
+    /// The interface and metadata are kept as their stored JSON text and decoded on use:
+    /// most loads (permission checks, transfers) never look at them.
+    public var interface: JSONValue? {
+        get { interfaceText.flatMap { try? JSONCodec.decode($0) } }
+        set { interfaceText = newValue.map(JSONCodec.string) }
+    }
+    private var interfaceText: String?
     public var accessContractID: String
     public var hasStanding: Bool
     public var canExecute: Bool
@@ -22,7 +28,11 @@ public struct Artifact: Sendable, Equatable {
     public var version: Int64
     /// Scrip the invoker pays the owner for each successful invoke.
     public var price: Int64
-    public var metadata: JSONValue
+    public var metadata: JSONValue {
+        get { metadataText.flatMap { try? JSONCodec.decode($0) } ?? .object([:]) }
+        set { metadataText = newValue == .object([:]) ? nil : JSONCodec.string(newValue) }
+    }
+    private var metadataText: String?
 
     public var isDeleted: Bool { deletedAt != nil }
 
@@ -30,20 +40,23 @@ public struct Artifact: Sendable, Equatable {
 
     init(row: Row) {
         id = row[0]; kind = row[1]; content = row[2]; code = row[3]
-        interface = (row[4] as String?).flatMap { try? JSONCodec.decode($0) }
+        interfaceText = row[4]
         accessContractID = row[5]; hasStanding = row[6]; canExecute = row[7]
         createdBy = row[8]; ownerID = row[9]; createdAt = row[10]; updatedAt = row[11]
         deletedAt = row[12]; sizeBytes = row[13]; version = row[14]; price = row[15]
-        metadata = (try? JSONCodec.decode(row[16] as String)) ?? .object([:])
+        let meta: String = row[16]
+        metadataText = meta == "{}" ? nil : meta
     }
 
     init(id: String, kind: String, content: String, code: String?, interface: JSONValue?, contract: String,
          standing: Bool, executable: Bool, createdBy: String, owner: String, now: Int64, price: Int64 = 0,
          metadata: JSONValue = .object([:])) {
-        self.id = id; self.kind = kind; self.content = content; self.code = code; self.interface = interface
+        self.id = id; self.kind = kind; self.content = content; self.code = code
+        self.interfaceText = interface.map(JSONCodec.string)
         self.accessContractID = contract; self.hasStanding = standing; self.canExecute = executable
         self.createdBy = createdBy; self.ownerID = owner; self.createdAt = now; self.updatedAt = now
-        self.deletedAt = nil; self.version = 1; self.price = price; self.metadata = metadata
+        self.deletedAt = nil; self.version = 1; self.price = price
+        self.metadataText = metadata == .object([:]) ? nil : JSONCodec.string(metadata)
         self.sizeBytes = 0
         self.sizeBytes = computedSize
     }
@@ -51,8 +64,7 @@ public struct Artifact: Sendable, Equatable {
     /// Bytes this artifact occupies on its owner's disk quota.
     var computedSize: Int64 {
         Int64(content.utf8.count + (code?.utf8.count ?? 0)
-              + (interface.map { JSONCodec.string($0).utf8.count } ?? 0)
-              + (metadata == .object([:]) ? 0 : JSONCodec.string(metadata).utf8.count))
+              + (interfaceText?.utf8.count ?? 0) + (metadataText?.utf8.count ?? 0))
     }
 
     static func load(_ db: Database, _ id: String) throws -> Artifact? {
@@ -78,8 +90,8 @@ public struct Artifact: Sendable, Equatable {
 
     private var fieldValues: [(any DatabaseValueConvertible)?] {
         [
-            id, kind, content, code, interface.map(JSONCodec.string), accessContractID, hasStanding, canExecute,
-            createdBy, ownerID, createdAt, updatedAt, deletedAt, sizeBytes, version, price, JSONCodec.string(metadata),
+            id, kind, content, code, interfaceText, accessContractID, hasStanding, canExecute,
+            createdBy, ownerID, createdAt, updatedAt, deletedAt, sizeBytes, version, price, metadataText ?? "{}",
         ]
     }
 

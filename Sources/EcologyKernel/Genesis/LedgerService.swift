@@ -73,10 +73,24 @@ extension Kernel {
     public func transferScrip(from: String, to: String, amount: Int64, context: CallContext) throws -> JSONValue {
         if from == to { throw KernelError.invalid("cannot transfer to the same principal") }
         return try transaction(context, costMs: config.costs.invokeGenesisMs) { db in
-            let source = try liveArtifact(db, from)
-            try authorize(db, .transfer, on: source, requester: context.caller)
-            guard let target = try Artifact.load(db, to) else { throw KernelError.notFound("recipient \(to)") }
-            if target.isDeleted { throw KernelError(.deleted, "recipient \(to) was deleted") }
+            // The hot path reads only the header columns of both parties, in one statement.
+            var source: (owner: String, contract: String)?
+            var target: (kind: String, deleted: Bool)?
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT id, owner_id, access_contract_id, kind, deleted_at IS NOT NULL FROM artifacts WHERE id IN (?, ?)"),
+                                           arguments: [from, to])
+            while let r = try rows.next() {
+                let id: String = r[0], deleted: Bool = r[4]
+                if id == from {
+                    if deleted { throw KernelError(.deleted, "artifact \(from) was deleted") }
+                    source = (r[1], r[2])
+                } else { target = (r[3], deleted) }
+            }
+            guard let source else { throw KernelError.notFound("artifact \(from)") }
+            if try !authorizeNative(source.contract, .transfer, artifactID: from, owner: source.owner, requester: context.caller) {
+                try authorize(db, .transfer, on: try liveArtifact(db, from), requester: context.caller)
+            }
+            guard let target else { throw KernelError.notFound("recipient \(to)") }
+            if target.deleted { throw KernelError(.deleted, "recipient \(to) was deleted") }
             if target.kind == "genesis" { throw KernelError.invalid("\(to) is a genesis account; it takes scrip only through its own methods") }
             try moveScrip(db, from: from, to: to, amount: amount)
             try events.append(db, "transfer", principal: context.caller,
