@@ -54,26 +54,35 @@ public enum LedgerBenchmark {
         var sconfig = WorldConfig(); sconfig.agents = [AgentSpec(id: "writer")]
         let sk = Kernel(database: searchDB, config: sconfig)
         try sk.bootstrap()
-        let vocabulary = ["market", "tool", "price", "scrip", "oracle", "escrow", "agent", "python", "sort", "search", "graph",
-                          "summary", "weather", "parser", "vector", "ledger", "compute", "memory", "contract", "token"]
+        // Content is 12-40 words drawn from a 5,000-word vocabulary with Zipf frequencies
+        // (like natural text: a few very common words, a long tail); queries are two words
+        // from the same distribution. The matches per query are reported alongside.
+        let vocabulary = syntheticVocabulary(count: 5_000, generator: &gen)
+        let zipf = ZipfSampler(count: vocabulary.count)
         try searchDB.write { db in
             let stmt = try db.makeStatement(sql: """
                 INSERT INTO artifacts (id, kind, content, access_contract_id, has_standing, can_execute, created_by, owner_id, created_at, updated_at, size_bytes, version)
                 VALUES (?, 'data', ?, 'genesis_freeware', 0, 0, 'writer', 'writer', 0, 0, 0, 1)
                 """)
             for i in 0..<o.searchArtifacts {
-                let words = (0..<12).map { _ in vocabulary[Int(gen.next() % UInt64(vocabulary.count))] } + ["item\(i)"]
+                let length = 12 + Int(gen.next() % 29)
+                let words = (0..<length).map { _ in vocabulary[zipf.sample(&gen)] }
                 try stmt.execute(arguments: ["a\(i)", words.joined(separator: " ")])
             }
         }
         progress("search: \(o.searchQueries) queries")
         var latencies: [Double] = []
+        var matches: [Double] = []
         for _ in 0..<o.searchQueries {
-            let q = "\(vocabulary[Int(gen.next() % 20)]) \(vocabulary[Int(gen.next() % 20)])"
+            let q = "\(vocabulary[zipf.sample(&gen)]) \(vocabulary[zipf.sample(&gen)])"
             let t = monotonicNanos()
             _ = try searchDB.read { db in try sk.search(db, query: q, limit: 10, requester: "writer") }
             latencies.append(Double(monotonicNanos() - t) / 1e6)
+            let terms = q.split(separator: " ").map { "\"\($0)\"" }.joined(separator: " ")
+            matches.append(Double(try searchDB.read { db in
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM artifacts_fts WHERE artifacts_fts MATCH ?", arguments: [terms]) ?? 0 }))
         }
+        matches.sort()
         latencies.sort()
         let transfersPerSecond = Double(o.transfers) / transferSeconds
         let insertsPerSecond = Double(o.rawInserts) / rawSeconds
@@ -86,12 +95,44 @@ public enum LedgerBenchmark {
             "invariants_ok": .bool(report.ok),
             "search_artifacts": .int(Int64(o.searchArtifacts)),
             "search_p50_ms": .number(percentile(latencies, 0.5)), "search_p99_ms": .number(percentile(latencies, 0.99)),
+            "search_matches_p50": .number(percentile(matches, 0.5)), "search_matches_p99": .number(percentile(matches, 0.99)),
+            "search_corpus": "12-40 words per artifact, 5,000-word vocabulary, Zipf(1) frequencies; 2-word queries",
         ])
     }
 
     static func percentile(_ sorted: [Double], _ p: Double) -> Double {
         guard !sorted.isEmpty else { return 0 }
         return (sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1000).rounded() / 1000
+    }
+}
+
+/// Pronounceable made-up words, so the corpus has a realistic vocabulary size.
+func syntheticVocabulary(count: Int, generator gen: inout SplitMix64) -> [String] {
+    let syllables = ["ka", "to", "mi", "ren", "sa", "lo", "vi", "dun", "pe", "ra", "xo", "lin", "ta", "mo", "shi", "gar"]
+    var seen = Set<String>()
+    var words: [String] = []
+    while words.count < count {
+        let n = 2 + Int(gen.next() % 3)
+        let w = (0..<n).map { _ in syllables[Int(gen.next() % UInt64(syllables.count))] }.joined()
+        if seen.insert(w).inserted { words.append(w) }
+    }
+    return words
+}
+
+/// Samples ranks 0..<count with probability proportional to 1/(rank+1).
+struct ZipfSampler {
+    let cumulative: [Double]
+    init(count: Int) {
+        var c: [Double] = []
+        var total = 0.0
+        for r in 1...count { total += 1 / Double(r); c.append(total) }
+        cumulative = c.map { $0 / total }
+    }
+    func sample(_ gen: inout SplitMix64) -> Int {
+        let u = Double(gen.next() >> 11) / Double(1 << 53)
+        var lo = 0, hi = cumulative.count - 1
+        while lo < hi { let mid = (lo + hi) / 2; if cumulative[mid] < u { lo = mid + 1 } else { hi = mid } }
+        return lo
     }
 }
 

@@ -117,7 +117,7 @@ extension Kernel {
         let rows = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT a.id, a.kind, a.owner_id, a.price, snippet(artifacts_fts, 1, '[', ']', '…', 12), a.access_contract_id
             FROM artifacts_fts JOIN artifacts a ON a.rowid = artifacts_fts.rowid
-            WHERE artifacts_fts MATCH ? AND a.deleted_at IS NULL ORDER BY bm25(artifacts_fts) LIMIT ?
+            WHERE artifacts_fts MATCH ? AND a.deleted_at IS NULL ORDER BY artifacts_fts.rank LIMIT ?
             """), arguments: [words.joined(separator: " "), limit])
         return rows.map { r in
             let id: String = r[0], owner: String = r[2]
