@@ -78,7 +78,8 @@ extension Kernel {
         try database.write { db in
             try chargeCompute(db, payer: context.payer, cpuMicros: outcome.cpuMicros)
             var paid: Int64 = 0
-            let recipient = try payee(db, of: artifact)
+            // Ownership may have changed while the code ran (an escrow sale): pay whoever owns it now.
+            let recipient = try payee(db, of: try Artifact.load(db, id) ?? artifact)
             if case .success = result, artifact.price > 0, recipient != context.payer {
                 do {
                     try moveScrip(db, from: context.payer, to: recipient, amount: artifact.price)

@@ -96,6 +96,7 @@ public enum SupervisorBenchmarks {
             if elapsed() > seconds * 0.7 && childRSS.isEmpty { childRSS = supervisor.childResidentBytes() }
         }
         let total = supervisor.status().actions
+        let report = try kernel.checkInvariants()
         let sustained = Double(total - actionsAtWarm) / max(0.001, elapsed() - warmTime)
         let lat = probe.sorted()
         return .object([
@@ -106,7 +107,7 @@ public enum SupervisorBenchmarks {
             "supervisor_rss_mb": .number(round3(Double(residentBytes()) / 1_048_576)),
             "agent_rss_mean_mb": .number(childRSS.isEmpty ? 0 : round3(Double(childRSS.reduce(0, +)) / Double(childRSS.count) / 1_048_576)),
             "agent_rss_samples": .int(Int64(childRSS.count)),
-            "invariants_ok": .bool(try kernel.checkInvariants().ok),
+            "invariants_ok": .bool(report.ok), "invariant_violations": .array(report.violations.map(JSONValue.string)),
         ])
     }
 

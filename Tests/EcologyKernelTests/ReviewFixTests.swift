@@ -1,5 +1,7 @@
 import EcologyCore
 @testable import EcologyKernel
+import EcologyStore
+import Foundation
 import XCTest
 
 /// Regressions for holes found in review: each test fails on the code before its fix.
@@ -57,5 +59,39 @@ final class ReviewFixTests: XCTestCase {
         _ = try XCTUnwrapOK(w.write("alpha", "tagged", ["content": "x", "metadata": ["tags": .string(String(repeating: "t", count: 1000))]]))
         XCTAssertGreaterThan(try w.principal("alpha")!.diskUsed - before, 1000)
         w.assertInvariants()
+    }
+}
+
+/// An executor that runs `during` while the "code" executes, to interleave other actions.
+final class InterleavingExecutor: ArtifactExecutor, @unchecked Sendable {
+    var during: () -> Void = {}
+    func execute(_ request: ExecutionRequest, kernelCalls: @escaping KernelCallHandler) -> ExecutionOutcome {
+        during()
+        return ExecutionOutcome(result: .success("done"), cpuMicros: 100, wallMicros: 100)
+    }
+}
+
+final class InvokeDuringSaleTests: XCTestCase {
+    /// Found by `bench agents`: a tool sold through escrow while it ran paid its price to the escrow account.
+    func testPriceGoesToTheOwnerAtTheEndOfTheCall() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ecology-sale-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let executor = InterleavingExecutor()
+        let kernel = Kernel(database: try WorldDatabase(path: dir.appendingPathComponent("w.sqlite").path), config: WorldConfig(),
+                            clock: VirtualClock(), executor: executor)
+        try kernel.bootstrap()
+        let tool: JSONValue = ["artifact_id": "t", "code": "x", "price": 3,
+                               "interface": ["tools": [["name": "run", "description": "d", "inputSchema": ["type": "object"]]]]]
+        XCTAssertTrue(kernel.handle(action: "write", params: tool, context: .principal("alpha")).isOK)
+        let listing = kernel.invoke("genesis_escrow", method: "deposit", args: ["t", 10], context: .principal("alpha"))
+        let id = try XCTUnwrap(listing.value?["listing_id"])
+        executor.during = { _ = kernel.invoke("genesis_escrow", method: "purchase", args: [id], context: .principal("gamma")) }
+        XCTAssertTrue(kernel.invoke("t", method: "run", args: [], context: .principal("beta")).isOK)
+        let balances = Dictionary(uniqueKeysWithValues: try kernel.balances().map { ($0["id"]!.stringValue!, $0["scrip"]!.intValue!) })
+        XCTAssertEqual(balances["genesis_escrow"], 0, "the price went to the escrow account")
+        XCTAssertEqual(balances["gamma"], 100 - 10 + 3, "the new owner is paid the price")
+        XCTAssertEqual(balances["alpha"], 100 + 10)
+        XCTAssertTrue(try kernel.checkInvariants().ok)
     }
 }
