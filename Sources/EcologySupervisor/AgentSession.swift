@@ -28,7 +28,9 @@ final class AgentSession: @unchecked Sendable {
         let condition: WakeCondition
         let semaphore = DispatchSemaphore(value: 0)
         var wokeBy: JSONValue?
-        init(_ c: WakeCondition) { condition = c }
+        /// The last event seq this sleeper has been shown (the watcher advances it).
+        var cursor: Int64
+        init(_ c: WakeCondition) { condition = c; cursor = c.afterSeq }
     }
 
     init(agentID: String, config: JSONValue, version: Int64, supervisor: Supervisor) {
@@ -118,7 +120,11 @@ final class AgentSession: @unchecked Sendable {
         } catch let e as KernelError { return .failure(e) } catch { return .failure(KernelError(.internal, "\(error)")) }
         let s = Sleeper(condition)
         lock.lock(); sleeper = s; _status = .sleeping; lock.unlock()
-        try? kernel.recordEvent("agent_sleeping", principal: agentID, params)
+        // Short pacing sleeps (under a second, on time alone) are not logged: they are most
+        // of an agent's sleeps and would double the event log's write load.
+        let logged = condition.waitsForEvent || condition.balanceResource != nil
+            || (condition.deadlineMicros ?? 0) - kernel.clock.nowMicros() >= 1_000_000
+        if logged { try? kernel.recordEvent("agent_sleeping", principal: agentID, params) }
         while s.semaphore.wait(timeout: .now() + 0.5) == .timedOut {
             if isStopRequested { s.wokeBy = ["woke_by": "stop"]; break }
             // A child that died asleep (OOM killer, a kill from outside) is a crash to handle now, not when the sleep ends.
@@ -126,7 +132,7 @@ final class AgentSession: @unchecked Sendable {
         }
         lock.lock(); sleeper = nil; if _status == .sleeping { _status = .running }; lock.unlock()
         let woke = s.wokeBy ?? ["woke_by": "stop"]
-        try? kernel.recordEvent("agent_woke", principal: agentID, woke)
+        if logged { try? kernel.recordEvent("agent_woke", principal: agentID, woke) }
         return .ok(woke)
     }
 

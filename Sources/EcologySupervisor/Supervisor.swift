@@ -197,11 +197,14 @@ public final class Supervisor: @unchecked Sendable {
     /// Delivers new events, expired deadlines and satisfied balance predicates to sleepers.
     private func wakeSleepers() {
         lock.lock(); let sleeping = sessions.values.compactMap { s in s.currentSleeper.map { (s.agentID, $0) } }; lock.unlock()
-        let events = (try? kernel.events(after: lastSeq, limit: 2000)) ?? []
-        if let last = events.last { lastSeq = last.seq }
-        for e in events where e.type == "llm_call" {
+        // Fetch from the oldest cursor among event sleepers, so an event that landed while
+        // an agent was falling asleep is still delivered to it.
+        let from = sleeping.filter { $0.1.condition.waitsForEvent }.map { $0.1.cursor }.min().map { min($0, lastSeq) } ?? lastSeq
+        let events = (try? kernel.events(after: from, limit: 2000)) ?? []
+        for e in events where e.type == "llm_call" && e.seq > lastSeq {
             if let c = e.data["charged_microdollars"]?.intValue { lock.lock(); llmMicrodollars += c; lock.unlock() }
         }
+        if let last = events.last { lastSeq = max(lastSeq, last.seq) }
         guard !sleeping.isEmpty else { return }
         let now = kernel.clock.nowMicros()
         let needBalances = sleeping.contains { $0.1.condition.balanceResource != nil }
@@ -209,7 +212,9 @@ public final class Supervisor: @unchecked Sendable {
         for (id, sleeper) in sleeping where sleeper.wokeBy == nil {
             let c = sleeper.condition
             var woke: JSONValue?
-            if let e = events.first(where: c.matches) {
+            let cursor = sleeper.cursor
+            if let last = events.last { sleeper.cursor = max(cursor, last.seq) }
+            if let e = events.first(where: { $0.seq > cursor && c.matches($0) }) {
                 woke = ["woke_by": "event", "event": e.json]
             } else if let b = balances[id], c.balanceSatisfied(b) {
                 woke = ["woke_by": "balance", "balances": b]

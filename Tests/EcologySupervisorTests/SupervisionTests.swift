@@ -128,7 +128,9 @@ final class SupervisionTests: XCTestCase {
 
     func testSleepWakesOnDurationEventAndBalance() throws {
         let program: [JSONValue] = [
+            // Sleeps of a second or more are logged (shorter pacing sleeps are not: see AgentSession.sleep).
             Step.call("sleep", ["seconds": 0.3], report: "woke"),
+            Step.call("sleep", ["seconds": 1.1], report: "woke"),
             Step.call("sleep", ["event": ["topic": "ping"], "seconds": 30], report: "woke"),
             Step.call("sleep", ["balance": ["resource": "scrip", "gte": 150], "seconds": 30], report: "woke"),
         ]
@@ -137,20 +139,22 @@ final class SupervisionTests: XCTestCase {
         func woke(_ n: Int) -> [WorldEvent] { w.reports("woke", by: "alpha") }
         func sleeps() -> [WorldEvent] { w.events("agent_sleeping", principal: "alpha") }
 
-        // 1. Duration.
-        waitUntil("the timed sleep to end", timeout: 10) { woke(0).count == 1 }
+        // 1. Duration: a short pacing sleep (not logged), then a logged one of 1.1 s.
+        waitUntil("the timed sleeps to end", timeout: 10) { woke(0).count == 2 }
         XCTAssertEqual(woke(0)[0].data["data"]?["reply"]?["result"]?["woke_by"]?.stringValue, "duration")
+        XCTAssertEqual(woke(0)[1].data["data"]?["reply"]?["result"]?["woke_by"]?.stringValue, "duration")
         let firstSleep = sleeps()[0], firstWake = w.events("agent_woke", principal: "alpha")[0]
-        XCTAssertGreaterThanOrEqual(Double(firstWake.timeMicros - firstSleep.timeMicros) / 1e6, 0.29)
+        XCTAssertEqual(firstSleep.data["seconds"]?.doubleValue, 1.1, "the 0.3 s pacing sleep was logged")
+        XCTAssertGreaterThanOrEqual(Double(firstWake.timeMicros - firstSleep.timeMicros) / 1e6, 1.09)
 
         // 2. An event on a topic, published by another principal; other topics do not wake it.
         waitUntil("the second sleep", timeout: 5) { sleeps().count == 2 }
         try XCTUnwrapOK(w.invoke("beta", "genesis_event_log", "publish", ["pong", ["n": 1]]))
         Thread.sleep(forTimeInterval: 0.4)
-        XCTAssertEqual(woke(1).count, 1, "a 'pong' event must not wake a sleeper waiting for 'ping'")
+        XCTAssertEqual(woke(1).count, 2, "a 'pong' event must not wake a sleeper waiting for 'ping'")
         try XCTUnwrapOK(w.invoke("beta", "genesis_event_log", "publish", ["ping", ["n": 2]]))
-        waitUntil("the event wake-up", timeout: 5) { woke(1).count == 2 }
-        let byEvent = woke(1)[1].data["data"]?["reply"]?["result"]
+        waitUntil("the event wake-up", timeout: 5) { woke(1).count == 3 }
+        let byEvent = woke(1)[2].data["data"]?["reply"]?["result"]
         XCTAssertEqual(byEvent?["woke_by"]?.stringValue, "event")
         XCTAssertEqual(byEvent?["event"]?["principal"]?.stringValue, "beta")
         XCTAssertEqual(byEvent?["event"]?["data"]?["topic"]?.stringValue, "ping")
@@ -159,10 +163,10 @@ final class SupervisionTests: XCTestCase {
         waitUntil("the third sleep", timeout: 5) { sleeps().count == 3 }
         try XCTUnwrapOK(w.invoke("beta", "genesis_ledger", "transfer", ["alpha", 30]))
         Thread.sleep(forTimeInterval: 0.4)
-        XCTAssertEqual(woke(2).count, 2, "130 scrip does not satisfy gte 150")
+        XCTAssertEqual(woke(2).count, 3, "130 scrip does not satisfy gte 150")
         try XCTUnwrapOK(w.invoke("beta", "genesis_ledger", "transfer", ["alpha", 20]))
-        waitUntil("the balance wake-up", timeout: 5) { woke(2).count == 3 }
-        let byBalance = woke(2)[2].data["data"]?["reply"]?["result"]
+        waitUntil("the balance wake-up", timeout: 5) { woke(2).count == 4 }
+        let byBalance = woke(2)[3].data["data"]?["reply"]?["result"]
         XCTAssertEqual(byBalance?["woke_by"]?.stringValue, "balance")
         XCTAssertEqual(byBalance?["balances"]?["scrip"]?.intValue, 150)
         XCTAssertEqual(w.events("agent_woke", principal: "alpha").prefix(3).map { $0.data["woke_by"]?.stringValue },
