@@ -97,13 +97,10 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 public enum JSONCodec {
     /// Parses UTF-8 JSON bytes. Invalid UTF-8 or JSON is an INVALID_ARGS error.
     public static func decode(_ data: Data) throws -> JSONValue {
-        guard String(data: data, encoding: .utf8) != nil else {
-            throw KernelError(.invalidArgs, "input is not valid UTF-8")
-        }
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: data)
-        } catch {
-            throw KernelError(.invalidArgs, "input is not valid JSON")
+            return try JSONParser.parse(data)
+        } catch let f as JSONParser.Failure {
+            throw KernelError(.invalidArgs, "input is not valid JSON: \(f.reason) at byte \(f.offset)")
         }
     }
 
