@@ -86,19 +86,34 @@ extension Kernel {
         try readOnly { db in try Principal.load(db, principal)?.compute.isInDebt(atMicros: clock.nowMicros()) ?? false }
     }
 
-    /// Reconciles the recorded frozen state with the compute bucket. Returns
-    /// true/false when the state changed (frozen/unfrozen), nil when it did not;
-    /// the change is logged as `agent_frozen` / `agent_unfrozen`.
-    public func refreshFrozen(_ principal: String) throws -> Bool? {
+    }
+}
+
+extension Kernel {
+    /// One supervision window, in one transaction: charges each agent's measured CPU,
+    /// records its state and action count, and reconciles frozen states (logging
+    /// `agent_frozen` / `agent_unfrozen` on change). Returns whether each agent is in
+    /// compute debt now. Per-agent transactions here cost 3 writes per agent per second.
+    public func recordSupervisionWindow(_ agents: [(id: String, cpuMicros: Int64, status: String, actions: Int64)]) throws -> [String: Bool] {
         try database.write { db in
-            guard var p = try Principal.load(db, principal) else { return nil }
+            var frozen: [String: Bool] = [:]
             let now = clock.nowMicros()
-            let frozen = p.compute.isInDebt(atMicros: now)
-            guard frozen != p.frozenRecorded else { return nil }
-            p.frozenRecorded = frozen
-            try p.save(db)
-            try events.append(db, frozen ? "agent_frozen" : "agent_unfrozen", principal: principal,
-                              ["compute": .int(p.compute.balance(atMicros: now))])
+            for a in agents {
+                if a.cpuMicros > 0 { try chargeCompute(db, payer: a.id, cpuMicros: a.cpuMicros) }
+                try db.cachedStatement(sql: """
+                    INSERT INTO agent_state (id, status, actions, updated_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET status = excluded.status, actions = actions + excluded.actions, updated_at = excluded.updated_at
+                    """).execute(arguments: [a.id, a.status, a.actions, now])
+                guard var p = try Principal.load(db, a.id) else { continue }
+                let inDebt = p.compute.isInDebt(atMicros: now)
+                frozen[a.id] = inDebt
+                if inDebt != p.frozenRecorded {
+                    p.frozenRecorded = inDebt
+                    try p.save(db)
+                    try events.append(db, inDebt ? "agent_frozen" : "agent_unfrozen", principal: a.id,
+                                      ["compute": .int(p.compute.balance(atMicros: now))])
+                }
+            }
             return frozen
         }
     }

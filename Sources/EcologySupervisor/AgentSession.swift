@@ -156,9 +156,17 @@ final class AgentSession: @unchecked Sendable {
 
     /// Charges the CPU used since the last charge to the agent's compute bucket.
     func chargeCPU(final: Int64? = nil) {
-        guard let total = final ?? currentProcess?.cpuMicros() else { return }
-        lock.lock(); let delta = total - chargedCPUMicros; if delta > 0 { chargedCPUMicros = total }; lock.unlock()
+        let delta = takeCPUDelta(final: final)
         if delta > 0 { try? supervisor.kernel.chargeAgentCPU(agentID, cpuMicros: delta) }
+    }
+
+    /// CPU used since the last call (the caller charges it).
+    func takeCPUDelta(final: Int64? = nil) -> Int64 {
+        guard let total = final ?? currentProcess?.cpuMicros() else { return 0 }
+        lock.lock(); defer { lock.unlock() }
+        let delta = total - chargedCPUMicros
+        if delta > 0 { chargedCPUMicros = total; return delta }
+        return 0
     }
 
     private func describe(_ exit: ChildExit?) -> String {

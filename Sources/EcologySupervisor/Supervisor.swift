@@ -179,13 +179,11 @@ public final class Supervisor: @unchecked Sendable {
     /// compute debt and thaws them when they recover.
     private func chargeAndFreeze() {
         lock.lock(); let current = Array(sessions.values); lock.unlock()
+        let window = current.map { s in (id: s.agentID, cpuMicros: s.takeCPUDelta(), status: s.status.rawValue, actions: s.takeActionCount()) }
+        guard let frozen = try? kernel.recordSupervisionWindow(window) else { return }
+        // Make each child match its bucket: frozen in debt, thawed once it has recovered.
         for session in current {
-            session.chargeCPU()
-            try? kernel.updateAgentState(session.agentID, status: session.status.rawValue, actionsDelta: session.takeActionCount())
-            // Record the transition (agent_frozen / agent_unfrozen events), then make the
-            // child match the bucket: frozen in debt, thawed once it has recovered.
-            _ = try? kernel.refreshFrozen(session.agentID)
-            guard let inDebt = try? kernel.isFrozen(session.agentID) else { continue }
+            guard let inDebt = frozen[session.agentID] else { continue }
             if inDebt && session.status != .frozen {
                 session.currentProcess?.freeze(); session.set(.frozen)
             } else if !inDebt && session.status == .frozen {
