@@ -80,13 +80,6 @@ extension Kernel {
     public func chargeAgentCPU(_ principal: String, cpuMicros: Int64) throws {
         try database.write { db in try chargeCompute(db, payer: principal, cpuMicros: cpuMicros) }
     }
-
-    /// True when the principal's compute bucket is in debt (it may not start actions).
-    public func isFrozen(_ principal: String) throws -> Bool {
-        try readOnly { db in try Principal.load(db, principal)?.compute.isInDebt(atMicros: clock.nowMicros()) ?? false }
-    }
-
-    }
 }
 
 extension Kernel {
