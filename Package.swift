@@ -73,8 +73,10 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "EcologyWireTests", dependencies: ["EcologyWire", "EcologyCore"]),
         .testTarget(name: "EcologySandboxTests", dependencies: ["EcologySandbox", "EcologyWire", "EcologyCore"]),
-        .testTarget(name: "EcologyLLMTests", dependencies: ["EcologyLLM", "EcologyCore"], exclude: ["Fixtures"]),
-        .testTarget(name: "EcologySupervisorTests", dependencies: ["EcologySupervisor", "EcologyKernel", "EcologyCore", "EcologySandbox",
+        // Shared by the LLM and supervisor tests: a fake OpenAI-compatible server.
+        .target(name: "EcologyTestSupport", dependencies: ["EcologyCore"], path: "Tests/EcologyTestSupport", exclude: ["Fixtures"]),
+        .testTarget(name: "EcologyLLMTests", dependencies: ["EcologyLLM", "EcologyCore", "EcologyTestSupport"]),
+        .testTarget(name: "EcologySupervisorTests", dependencies: ["EcologyTestSupport", "EcologySupervisor", "EcologyKernel", "EcologyCore", "EcologySandbox",
             "EcologyConfig", "EcologyStore", "EcologyLLM"]),
     ],
     swiftLanguageModes: [.v5]

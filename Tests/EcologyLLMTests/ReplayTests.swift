@@ -1,3 +1,4 @@
+import EcologyTestSupport
 import EcologyCore
 @testable import EcologyLLM
 import Foundation

@@ -3,14 +3,14 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import XCTest
 
-/// The Python fixture server (`Fixtures/fake_openai_server.py`), started once per test
+/// A fake OpenAI-compatible server for the LLM and supervisor tests: the Python fixture
+/// (`Fixtures/fake_openai_server.py`), started once per test
 /// process on 127.0.0.1 with a free port. It exits when our end of its stdin closes.
-final class FakeOpenAIServer: @unchecked Sendable {
-    static let shared: Result<FakeOpenAIServer, Error> = Result { try FakeOpenAIServer() }
+public final class FakeOpenAIServer: @unchecked Sendable {
+    public static let shared: Result<FakeOpenAIServer, Error> = Result { try FakeOpenAIServer() }
 
-    let port: Int
+    public let port: Int
     private let process: Process
     private let stdin: Pipe
 
@@ -39,15 +39,15 @@ final class FakeOpenAIServer: @unchecked Sendable {
         self.port = port
     }
 
-    static func get() throws -> FakeOpenAIServer { try shared.get() }
+    public static func get() throws -> FakeOpenAIServer { try shared.get() }
 
     /// A base URL whose path carries the server's behaviour options, e.g. `["nousage=1"]`.
-    func baseURL(_ options: [String] = []) -> String {
+    public func baseURL(_ options: [String] = []) -> String {
         (["http://127.0.0.1:\(port)"] + options + ["v1"]).joined(separator: "/")
     }
 
     /// Every request the server has received whose path contains `tag`.
-    func requests(tagged tag: String) throws -> [(path: String, headers: [String: String], body: JSONValue)] {
+    public func requests(tagged tag: String) throws -> [(path: String, headers: [String: String], body: JSONValue)] {
         let url = URL(string: "http://127.0.0.1:\(port)/requests")!
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var received: Data?
@@ -67,6 +67,6 @@ final class FakeOpenAIServer: @unchecked Sendable {
 }
 
 /// A fresh tag per test so each finds only its own requests in the server's log.
-func uniqueTag(_ name: String = #function) -> String {
+public func uniqueTag(_ name: String = #function) -> String {
     "tag=" + name.filter { $0.isLetter || $0.isNumber } + String(UInt32.random(in: 0...UInt32.max), radix: 16)
 }
