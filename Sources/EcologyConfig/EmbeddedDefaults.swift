@@ -52,7 +52,7 @@ extension ConfigLoader {
       max_amount: 1000000000000     # largest amount in one action (scrip, CPU-ms, ...)
 
     mint:
-      period_seconds: 60            # seconds between resolutions, aligned to the epoch
+      period_seconds: 20            # seconds between resolutions, aligned to the epoch
       slots: 1                      # winning bids per resolution
       mint_ratio: 1                 # scrip minted = score / mint_ratio
       minimum_bid: 1                # scrip

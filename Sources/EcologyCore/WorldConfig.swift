@@ -63,7 +63,7 @@ public struct LimitConfig: Sendable, Equatable, Codable {
 
 public struct MintConfig: Sendable, Equatable, Codable {
     /// Resolution happens every `periodSeconds`, aligned to the world's epoch.
-    public var periodSeconds: Int64 = 60
+    public var periodSeconds: Int64 = 20
     public var slots: Int = 1
     /// Scrip minted = score / mintRatio (integer division).
     public var mintRatio: Int64 = 1

@@ -47,6 +47,6 @@ final class ConfigFingerprintTests: XCTestCase {
     /// recorded fingerprint, so it must be deliberate.
     func testDefaultFingerprintIsPinned() {
         XCTAssertEqual(WorldConfig().fingerprint.count, 64)
-        XCTAssertEqual(WorldConfig().fingerprint, "d224e7b100c92f0ca363f74fd1bb0f16205d4d247fec7a6c7a32d9202b24483a")
+        XCTAssertEqual(WorldConfig().fingerprint, "f5d8f5eff2efd486afee3b5eae9dec9940e6ac18bca2ca6885730ae57fbd7810")
     }
 }

@@ -73,7 +73,7 @@ final class BootstrapTests: XCTestCase {
         XCTAssertEqual(o["principal"], "alpha")
         XCTAssertEqual(o["balances"]?["scrip"], 100)
         XCTAssertEqual(o["balances"]?["frozen"], false)
-        XCTAssertEqual(o["mint_next_resolution"]?.doubleValue, Double(w.clock.nowMicros() + 60_000_000) / 1_000_000)
+        XCTAssertEqual(o["mint_next_resolution"]?.doubleValue, Double(w.clock.nowMicros() + WorldConfig().mint.periodSeconds * 1_000_000) / 1_000_000)
         XCTAssertEqual(o["owned"]?.arrayValue?.first?["id"], "alpha")
         XCTAssertTrue(w.act("alpha", "noop", [:]).isOK)
         XCTAssertCode(w.act("alpha", "fly", [:]), .invalidArgs)
