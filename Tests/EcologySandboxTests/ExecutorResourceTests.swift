@@ -19,7 +19,10 @@ final class ExecutorResourceTests: XCTestCase {
         let fdsAfter = Posix.openFDCount()
         let rssAfter = rssKB()
         print("fds \(fdsBefore) -> \(fdsAfter), rss \(rssBefore) KB -> \(rssAfter) KB")
-        XCTAssertEqual(fdsBefore, fdsAfter)
+        // The whole test process shares one fd table: URLSession and Dispatch threads left by
+        // earlier test classes may open or close a few descriptors meanwhile. A leak in the
+        // executor would show as one or more per execution, i.e. ≥ 1000 here.
+        XCTAssertLessThan(fdsAfter - fdsBefore, 10, "descriptors leaked: \(fdsBefore) -> \(fdsAfter)")
         XCTAssertLessThan(rssAfter - rssBefore, 20_000, "supervisor RSS grew by more than 20 MB")
     }
 
