@@ -89,7 +89,7 @@ public enum SupervisorBenchmarks {
         }
         probeThread.start()
         var actionsAtWarm: Int64 = 0, warmTime = 0.0
-        var childRSS: [Int64] = []
+        var childRSS: [(rss: Int64, pss: Int64)] = []
         supervisor.run(shouldStop: { elapsed() >= seconds }) { s in
             progress(String(format: "%.0fs: %d running, %d sleeping, %.0f actions/s", elapsed(), s.running, s.sleeping, s.actionsPerSecond))
             if warmTime == 0 && elapsed() > seconds * 0.2 { warmTime = elapsed(); actionsAtWarm = s.actions }
@@ -105,7 +105,8 @@ public enum SupervisorBenchmarks {
             "balance_call_p50_ms": .number(pct(lat, 0.5)), "balance_call_p99_ms": .number(pct(lat, 0.99)),
             "balance_calls": .int(Int64(lat.count)),
             "supervisor_rss_mb": .number(round3(Double(residentBytes()) / 1_048_576)),
-            "agent_rss_mean_mb": .number(childRSS.isEmpty ? 0 : round3(Double(childRSS.reduce(0, +)) / Double(childRSS.count) / 1_048_576)),
+            "agent_rss_mean_mb": .number(childRSS.isEmpty ? 0 : round3(Double(childRSS.map(\.rss).reduce(0, +)) / Double(childRSS.count) / 1_048_576)),
+            "agent_pss_mean_mb": .number(childRSS.isEmpty ? 0 : round3(Double(childRSS.map(\.pss).reduce(0, +)) / Double(childRSS.count) / 1_048_576)),
             "agent_rss_samples": .int(Int64(childRSS.count)),
             "invariants_ok": .bool(report.ok), "invariant_violations": .array(report.violations.map(JSONValue.string)),
         ])
@@ -131,16 +132,22 @@ public enum SupervisorBenchmarks {
 }
 
 /// Resident set size of a process (default: this one), from /proc.
-func residentBytes(pid: String = "self") -> Int64 {
-    guard let s = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-          let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return 0 }
-    let kb = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int64($0) } ?? 0
-    return kb * 1024
+func residentBytes(pid: String = "self") -> Int64 { procKilobytes("/proc/\(pid)/status", field: "VmRSS:") * 1024 }
+
+/// Proportional set size: resident pages with shared ones (the zygote's preloaded
+/// interpreter) divided among the processes sharing them — what a child really costs.
+func proportionalBytes(pid: String) -> Int64 { procKilobytes("/proc/\(pid)/smaps_rollup", field: "Pss:") * 1024 }
+
+private func procKilobytes(_ path: String, field: String) -> Int64 {
+    guard let s = try? String(contentsOfFile: path, encoding: .utf8),
+          let line = s.split(separator: "\n").first(where: { $0.hasPrefix(field) }) else { return 0 }
+    return line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int64($0) } ?? 0
 }
 
 extension Supervisor {
-    /// RSS of each running agent child (host pid known).
-    func childResidentBytes() -> [Int64] {
-        sessionsSnapshot().compactMap { $0.currentProcess?.hostPid }.map { residentBytes(pid: String($0)) }.filter { $0 > 0 }
+    /// RSS and PSS of each running agent child (host pid known).
+    func childResidentBytes() -> [(rss: Int64, pss: Int64)] {
+        sessionsSnapshot().compactMap { $0.currentProcess?.hostPid }
+            .map { (residentBytes(pid: String($0)), proportionalBytes(pid: String($0))) }.filter { $0.rss > 0 }
     }
 }
