@@ -46,6 +46,8 @@ extension Kernel {
                     throw KernelError(.insufficientFunds, "\(id) costs \(a.price) scrip per call; \(context.payer) has \(payer.scrip)")
                 }
             }
+            // Permission before any detail of the interface is revealed.
+            try authorize(db, .invoke, on: a, requester: context.caller)
             guard let tool = a.tool(method) else {
                 let names = a.interface?["tools"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
                 throw KernelError.invalid("\(id) has no tool '\(method.prefix(64))'; tools: \(names.joined(separator: ", "))")
@@ -60,7 +62,6 @@ extension Kernel {
             }
             return a
         }
-        try readOnly { db in try authorize(db, .invoke, on: artifact, requester: context.caller) }
 
         // Phase 2: run the code outside any transaction. Its kernel calls act as the
         // tool itself (never as its invoker), and its costs go to the nearest principal.
