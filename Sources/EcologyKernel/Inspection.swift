@@ -110,21 +110,17 @@ extension Kernel {
         }
     }
 
-    public func agentIsParked(_ id: String) throws -> Bool {
-        try readOnly { db in try Bool.fetchOne(db, sql: "SELECT parked FROM agent_state WHERE id = ?", arguments: [id]) ?? false }
-    }
-
     /// Live agents to supervise: id, config (the artifact's content), version, and whether funded.
-    public func supervisedAgents() throws -> [(id: String, config: JSONValue, version: Int64, funded: Bool, paused: Bool)] {
+    public func supervisedAgents() throws -> [(id: String, config: JSONValue, version: Int64, funded: Bool, paused: Bool, parked: Bool)] {
         try readOnly { db in
             let now = clock.nowMicros()
             return try Row.fetchAll(db, sql: """
-                SELECT a.id, a.content, a.version, COALESCE(s.paused, 0) FROM artifacts a JOIN principals p ON p.id = a.id
+                SELECT a.id, a.content, a.version, COALESCE(s.paused, 0), COALESCE(s.parked, 0) FROM artifacts a JOIN principals p ON p.id = a.id
                 LEFT JOIN agent_state s ON s.id = a.id WHERE a.kind = 'agent' AND a.has_standing = 1 AND a.can_execute = 1 AND a.deleted_at IS NULL ORDER BY a.id
                 """).map { r in
                     let p = try Principal.load(db, r[0])
                     let funded = p.map { $0.compute.ratePerSecond > 0 || $0.compute.balance(atMicros: now) > 0 } ?? false
-                    return (r[0], (try? JSONCodec.decode(r[1] as String)) ?? .object([:]), r[2], funded, r[3])
+                    return (r[0], (try? JSONCodec.decode(r[1] as String)) ?? .object([:]), r[2], funded, r[3], r[4])
                 }
         }
     }

@@ -133,7 +133,7 @@ public final class Supervisor: @unchecked Sendable {
                 }
                 continue
             }
-            guard agent.funded, (try? kernel.agentIsParked(agent.id)) != true else { continue }
+            guard agent.funded, !agent.parked else { continue }
             lock.lock(); if policies[agent.id]?.recentCrashes ?? 0 > kernel.config.supervisor.restartIntensity { policies[agent.id] = nil }; lock.unlock()
             lock.lock(); let due = restartAt[agent.id].map { now >= $0 } ?? true; let stop = stopping; lock.unlock()
             if due && !stop { start(agent.id, config: agent.config, version: agent.version) }

@@ -17,13 +17,10 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Number of artifacts for the search benchmark.") var searchArtifacts = 100_000
 
         func run() throws {
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ecology-bench-\(getpid())").path
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: dir) }
-            var o = LedgerBenchmark.Options(directory: dir)
-            o.transfers = transfers; o.rawInserts = transfers; o.searchArtifacts = searchArtifacts
-            let figures = try LedgerBenchmark.run(o) { msg in
-                FileHandle.standardError.write(Data("bench ledger: \(msg)\n".utf8))
+            let figures = try BenchCommand.withTempDirectory { dir in
+                var o = LedgerBenchmark.Options(directory: dir)
+                o.transfers = transfers; o.rawInserts = transfers; o.searchArtifacts = searchArtifacts
+                return try LedgerBenchmark.run(o, progress: BenchCommand.progress("ledger"))
             }
             if global.json { Output.json(figures) } else { print(Output.pretty(figures)) }
         }
