@@ -30,6 +30,7 @@ let package = Package(
         .target(name: "EcologyStore", dependencies: [
             "EcologyCore",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         // Kernel actions, contracts, genesis services, events, invariants.
         .target(name: "EcologyKernel", dependencies: [

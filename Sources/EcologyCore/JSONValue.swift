@@ -110,58 +110,82 @@ public enum JSONCodec {
 
     /// Serializes with sorted keys so equal values always give equal bytes.
     public static func encode(_ value: JSONValue) -> Data {
-        var out = ""
-        write(value, into: &out)
-        return Data(out.utf8)
+        Data(bytes(value))
     }
 
     public static func string(_ value: JSONValue) -> String {
-        var out = ""
+        String(decoding: bytes(value), as: UTF8.self)
+    }
+
+    /// The UTF-8 bytes of `value` (sorted keys). Built byte by byte: this runs for every
+    /// event row and every reply to a child, so it avoids String's per-scalar appends.
+    public static func bytes(_ value: JSONValue) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(128)
         write(value, into: &out)
         return out
     }
 
-    private static func write(_ v: JSONValue, into out: inout String) {
+    private static func write(_ v: JSONValue, into out: inout [UInt8]) {
         switch v {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .int(let i): writeInt(i, into: &out)
         case .number(let d):
-            if !d.isFinite { out += "null" }
-            else if d.rounded() == d && abs(d) < 1e15 { out += String(Int64(d)) }
-            else { out += "\(d)" }
+            if !d.isFinite { out.append(contentsOf: "null".utf8) }
+            else if d.rounded() == d && abs(d) < 1e15 { writeInt(Int64(d), into: &out) }
+            else { out.append(contentsOf: "\(d)".utf8) }
         case .string(let s): writeString(s, into: &out)
         case .array(let a):
-            out += "["
-            for (i, e) in a.enumerated() { if i > 0 { out += "," }; write(e, into: &out) }
-            out += "]"
-        case .object(let o):
-            out += "{"
-            for (i, k) in o.keys.sorted().enumerated() {
-                if i > 0 { out += "," }
-                writeString(k, into: &out); out += ":"; write(o[k]!, into: &out)
+            out.append(UInt8(ascii: "["))
+            for (i, e) in a.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                write(e, into: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "]"))
+        case .object(let o):
+            out.append(UInt8(ascii: "{"))
+            for (i, k) in o.keys.sorted().enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                writeString(k, into: &out)
+                out.append(UInt8(ascii: ":"))
+                write(o[k]!, into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    private static func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    out += String(format: "\\u%04x", u.value)
-                } else {
-                    out.unicodeScalars.append(u)
-                }
+    private static func writeInt(_ value: Int64, into out: inout [UInt8]) {
+        if value == 0 { out.append(UInt8(ascii: "0")); return }
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        // Digits of the magnitude, least significant first, then reversed in place
+        // (the magnitude is unsigned, so Int64.min works too).
+        var rest = value.magnitude
+        let first = out.count
+        while rest > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(rest % 10))
+            rest /= 10
+        }
+        out[first...].reverse()
+    }
+
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    private static func writeString(_ s: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(b)
+            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
+            case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+            case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+            case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+            case 0..<0x20:
+                out.append(contentsOf: "\\u00".utf8)
+                out.append(hex[Int(b >> 4)]); out.append(hex[Int(b & 0xF)])
+            default: out.append(b)  // UTF-8 of a Swift String is valid; multi-byte sequences pass through
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 }

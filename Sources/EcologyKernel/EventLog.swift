@@ -7,8 +7,9 @@ public struct EventLog: Sendable {
 
     @discardableResult
     func append(_ db: Database, _ type: String, principal: String?, _ data: JSONValue) throws -> Int64 {
-        try db.cachedStatement(sql: "INSERT INTO events (time, type, principal, data) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [clock.nowMicros(), type, principal, JSONCodec.string(data)])
+        let s = try db.fastStatement("INSERT INTO events (time, type, principal, data) VALUES (?, ?, ?, ?)")
+        s.bind(1, clock.nowMicros()); s.bind(2, type); s.bind(3, principal); s.bind(4, JSONCodec.string(data))
+        try s.run()
         return db.lastInsertedRowID
     }
 }

@@ -82,16 +82,15 @@ public final class Kernel: @unchecked Sendable {
 
     // MARK: - Transactions
 
-    /// Runs `body` in one write transaction after checking that the payer is not frozen,
-    /// then charges the kernel's own cost of the action to the payer.
+    /// Runs `body` in one write transaction after checking that the payer is not frozen
+    /// and charging it the kernel's own cost of the action. The charge comes first so that
+    /// check and charge share one read; if `body` fails, the transaction (charge included)
+    /// rolls back.
     func transaction<T>(_ context: CallContext, costMs: Int64 = 0, _ body: (Database) throws -> T) throws -> T {
         do {
-            return try database.write { db in
-                let now = clock.nowMicros()
-                if let payer = try Principal.load(db, context.payer) { try requireNotFrozen(payer, now: now) }
-                let result = try body(db)
-                if costMs > 0 { try chargeCompute(db, payer: context.payer, cpuMicros: 0, kernelMs: costMs) }
-                return result
+            return try database.writeTransaction { db in
+                try chargeActionCost(db, payer: context.payer, kernelMs: costMs)
+                return try body(db)
             }
         } catch let e as KernelError { throw e } catch { throw Self.internalError(error) }
     }

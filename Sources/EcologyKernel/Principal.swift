@@ -81,44 +81,89 @@ extension Kernel {
     /// Moves scrip between principals inside the caller's transaction.
     func moveScrip(_ db: Database, from: String, to: String, amount: Int64) throws {
         guard amount > 0 else { return }
-        let debit = try db.cachedStatement(sql: "UPDATE principals SET scrip = scrip - ?1 WHERE id = ?2 AND scrip >= ?1")
-        try debit.execute(arguments: [amount, from])
+        let debit = try db.fastStatement("UPDATE principals SET scrip = scrip - ?1 WHERE id = ?2 AND scrip >= ?1")
+        debit.bind(1, amount); debit.bind(2, from)
+        try debit.run()
         if db.changesCount == 0 {
             let have = try Principal.require(db, from).scrip
             throw KernelError(.insufficientFunds, "\(from) has \(have) scrip; \(amount) needed",
                               details: ["balance": .int(have), "needed": .int(amount)])
         }
-        try db.cachedStatement(sql: "UPDATE principals SET scrip = scrip + ? WHERE id = ?").execute(arguments: [amount, to])
+        let credit = try db.fastStatement("UPDATE principals SET scrip = scrip + ? WHERE id = ?")
+        credit.bind(1, amount); credit.bind(2, to)
+        try credit.run()
         if db.changesCount == 0 { throw KernelError(.notFound, "\(to) is not a principal") }
     }
 
     /// Fails with INSUFFICIENT_COMPUTE when the principal is frozen (compute in debt).
     func requireNotFrozen(_ p: Principal, now: Int64) throws {
-        if p.compute.isInDebt(atMicros: now) {
-            let wait = p.compute.secondsUntilSolvent(atMicros: now)
+        try requireNotFrozen(p.id, p.compute, now: now)
+    }
+
+    func requireNotFrozen(_ id: String, _ compute: TokenBucket, now: Int64) throws {
+        if compute.isInDebt(atMicros: now) {
+            let wait = compute.secondsUntilSolvent(atMicros: now)
             throw KernelError(.insufficientCompute,
-                              "\(p.id) is frozen: compute balance \(p.compute.balance(atMicros: now)) CPU-ms; it recovers by accumulation or a transfer",
-                              details: ["compute": .int(p.compute.balance(atMicros: now))], retryAfter: wait)
+                              "\(id) is frozen: compute balance \(compute.balance(atMicros: now)) CPU-ms; it recovers by accumulation or a transfer",
+                              details: ["compute": .int(compute.balance(atMicros: now))], retryAfter: wait)
         }
+    }
+
+    /// Checks that the payer is not frozen and charges the kernel's own cost of an action,
+    /// with one read and (when there is a cost) one write of the payer's compute columns.
+    /// A payer without standing (the system) is neither checked nor charged.
+    func chargeActionCost(_ db: Database, payer: String, kernelMs: Int64) throws {
+        guard var state = try ComputeState.load(db, payer) else { return }
+        let now = clock.nowMicros()
+        try requireNotFrozen(payer, state.bucket, now: now)
+        if kernelMs > 0 { try charge(db, &state, scaledUnits: kernelMs * TokenBucket.scale, now: now) }
     }
 
     /// Charges compute to a payer (debt allowed) and records a freeze if it starts now.
     /// `cpuMicros` is measured CPU in microseconds; `kernelMs` the kernel's own cost.
     func chargeCompute(_ db: Database, payer: String, cpuMicros: Int64, kernelMs: Int64 = 0) throws {
-        guard cpuMicros > 0 || kernelMs > 0, var p = try Principal.load(db, payer) else { return }
-        let now = clock.nowMicros()
-        if p.frozenRecorded && !p.compute.isInDebt(atMicros: now) {
-            // It recovered (by accumulation or a transfer) since the freeze was recorded.
-            p.frozenRecorded = false
-            try events.append(db, "agent_unfrozen", principal: payer, ["compute": .int(p.compute.balance(atMicros: now))])
-        }
+        guard cpuMicros > 0 || kernelMs > 0, var state = try ComputeState.load(db, payer) else { return }
         // One CPU-ms is TokenBucket.scale scaled units, so one CPU-µs is scale/1000.
-        p.compute.consume(scaledUnits: cpuMicros * (TokenBucket.scale / 1000) + kernelMs * TokenBucket.scale, atMicros: now)
-        if p.compute.isInDebt(atMicros: now) && !p.frozenRecorded {
-            p.frozenRecorded = true
-            try events.append(db, "agent_frozen", principal: payer,
-                              ["compute": .int(p.compute.balance(atMicros: now))])
+        try charge(db, &state, scaledUnits: cpuMicros * (TokenBucket.scale / 1000) + kernelMs * TokenBucket.scale,
+                   now: clock.nowMicros())
+    }
+
+    private func charge(_ db: Database, _ state: inout ComputeState, scaledUnits: Int64, now: Int64) throws {
+        if state.frozenRecorded && !state.bucket.isInDebt(atMicros: now) {
+            // It recovered (by accumulation or a transfer) since the freeze was recorded.
+            state.frozenRecorded = false
+            try events.append(db, "agent_unfrozen", principal: state.id, ["compute": .int(state.bucket.balance(atMicros: now))])
         }
-        try p.save(db)
+        state.bucket.consume(scaledUnits: scaledUnits, atMicros: now)
+        if state.bucket.isInDebt(atMicros: now) && !state.frozenRecorded {
+            state.frozenRecorded = true
+            try events.append(db, "agent_frozen", principal: state.id, ["compute": .int(state.bucket.balance(atMicros: now))])
+        }
+        try state.save(db)
+    }
+}
+
+/// Only the compute columns of a principal: what the per-action check and charge need.
+struct ComputeState {
+    let id: String
+    var bucket: TokenBucket
+    var frozenRecorded: Bool
+
+    static func load(_ db: Database, _ id: String) throws -> ComputeState? {
+        let s = try db.fastStatement("""
+            SELECT compute_rate, compute_capacity, compute_scaled, compute_updated_at, frozen FROM principals WHERE id = ?
+            """)
+        s.bind(1, id)
+        guard try s.step() else { return nil }
+        defer { s.reset() }
+        return ComputeState(id: id, bucket: TokenBucket(ratePerSecond: s.int64(0), capacity: s.int64(1), scaledBalance: s.int64(2),
+                                                        updatedAtMicros: s.int64(3)),
+                            frozenRecorded: s.bool(4))
+    }
+
+    func save(_ db: Database) throws {
+        let s = try db.fastStatement("UPDATE principals SET compute_scaled = ?, compute_updated_at = ?, frozen = ? WHERE id = ?")
+        s.bind(1, bucket.scaledBalance); s.bind(2, bucket.updatedAtMicros); s.bind(3, frozenRecorded); s.bind(4, id)
+        try s.run()
     }
 }

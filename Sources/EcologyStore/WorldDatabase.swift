@@ -14,6 +14,8 @@ public final class WorldDatabase: @unchecked Sendable {
     /// The database connection pool: concurrent readers, one serialized writer.
     public let pool: DatabasePool
     public let path: String
+    /// Background WAL checkpoints (nil for the migration-test initializer).
+    let checkpointer: WALCheckpointer?
 
     /// Opens (creating if needed) the world database at `path` and runs migrations.
     public init(path: String, durability: Durability = .normal) throws {
@@ -26,6 +28,13 @@ public final class WorldDatabase: @unchecked Sendable {
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: config)
         try WorldMigrations.migrator.migrate(pool)
+        let checkpointer = WALCheckpointer(path: path)
+        try pool.writeWithoutTransaction { db in checkpointer.install(on: db) }
+        self.checkpointer = checkpointer
+    }
+
+    deinit {
+        if checkpointer != nil { try? pool.writeWithoutTransaction { db in WALCheckpointer.uninstall(from: db) } }
     }
 
     /// Opens a database and migrates only up to (and including) `migration`.
@@ -35,6 +44,7 @@ public final class WorldDatabase: @unchecked Sendable {
         config.busyMode = .timeout(10)
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: config)
+        self.checkpointer = nil
         try WorldMigrations.migrator.migrate(pool, upTo: migration)
     }
 
@@ -45,6 +55,22 @@ public final class WorldDatabase: @unchecked Sendable {
 
     public func write<T>(_ body: (Database) throws -> T) throws -> T {
         try pool.write(body)
+    }
+
+    /// One `BEGIN IMMEDIATE` transaction around `body`, with prepared BEGIN and COMMIT
+    /// statements: the kernel's per-action path. Rolls back if `body` or the commit fails.
+    public func writeTransaction<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.writeWithoutTransaction { db in
+            try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
+            do {
+                let result = try body(db)
+                try db.cachedStatement(sql: "COMMIT").execute()
+                return result
+            } catch {
+                if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
+                throw error
+            }
+        }
     }
 
     public func read<T>(_ body: (Database) throws -> T) throws -> T {

@@ -82,3 +82,17 @@ final class JSONCodecTests: XCTestCase {
         XCTAssertEqual(Envelope(json: ["ok": false, "error": ["code": "NOPE"]]).error?.code, .protocolError)
     }
 }
+
+final class JSONCodecByteWriterTests: XCTestCase {
+    /// The byte-level writer keeps the exact output of the original writer: sorted keys,
+    /// the same escapes, integers without exponent, non-finite numbers as null.
+    func testExactBytes() {
+        let v: JSONValue = .object([
+            "z": .int(Int64.min), "a": .int(0), "m": .array([.int(-7), .int(1234567890123), .number(2.5), .number(3), .number(.nan)]),
+            "s": .string("q\"b\\n\n\r\t\u{01}\u{1F}é€😀"), "t": .bool(true), "n": .null,
+        ])
+        XCTAssertEqual(JSONCodec.string(v),
+                       #"{"a":0,"m":[-7,1234567890123,2.5,3,null],"n":null,"s":"q\"b\\n\n\r\t\u0001\u001fé€😀","t":true,"z":-9223372036854775808}"#)
+        XCTAssertEqual(try JSONCodec.decode(JSONCodec.encode(v)).objectValue?["s"], v.objectValue?["s"])
+    }
+}

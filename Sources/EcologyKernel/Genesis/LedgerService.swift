@@ -76,14 +76,14 @@ extension Kernel {
             // The hot path reads only the header columns of both parties, in one statement.
             var source: (owner: String, contract: String)?
             var target: (kind: String, deleted: Bool)?
-            let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT id, owner_id, access_contract_id, kind, deleted_at IS NOT NULL FROM artifacts WHERE id IN (?, ?)"),
-                                           arguments: [from, to])
-            while let r = try rows.next() {
-                let id: String = r[0], deleted: Bool = r[4]
-                if id == from {
-                    if deleted { throw KernelError(.deleted, "artifact \(from) was deleted") }
-                    source = (r[1], r[2])
-                } else { target = (r[3], deleted) }
+            let rows = try db.fastStatement("SELECT id, owner_id, access_contract_id, kind, deleted_at IS NOT NULL FROM artifacts WHERE id IN (?, ?)")
+            rows.bind(1, from); rows.bind(2, to)
+            while try rows.step() {
+                let deleted = rows.bool(4)
+                if rows.text(0) == from {
+                    source = (rows.text(1), rows.text(2))
+                    if deleted { rows.reset(); throw KernelError(.deleted, "artifact \(from) was deleted") }
+                } else { target = (rows.text(3), deleted) }
             }
             guard let source else { throw KernelError.notFound("artifact \(from)") }
             if try !authorizeNative(source.contract, .transfer, artifactID: from, owner: source.owner, requester: context.caller) {
