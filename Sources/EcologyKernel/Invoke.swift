@@ -76,7 +76,7 @@ extension Kernel {
 
         // Phase 3: charge what was consumed, pay the price on success, record the event.
         var result = outcome.result
-        try database.write { db in
+        try database.writeTransaction { db in
             try chargeCompute(db, payer: context.payer, cpuMicros: outcome.cpuMicros)
             var paid: Int64 = 0
             // Ownership may have changed while the code ran (an escrow sale): pay whoever owns it now.

@@ -18,7 +18,7 @@ extension Kernel {
     /// bucket, or nothing. Throws `LLMShortfall` describing the limit hit, or a
     /// KernelError (NOT_FOUND, INSUFFICIENT_COMPUTE when frozen).
     public func reserveLLM(principal: String, microdollars: Int64, tokens: Int64) throws {
-        try database.write { db in
+        try database.writeTransaction { db in
             let now = clock.nowMicros()
             var p = try Principal.require(db, principal)
             try requireNotFrozen(p, now: now)
@@ -43,7 +43,7 @@ extension Kernel {
     /// as far as it goes (never below zero) and from the rate bucket into debt.
     public func settleLLM(principal: String, reservedMicrodollars: Int64, reservedTokens: Int64,
                           actualMicrodollars: Int64, actualTokens: Int64) throws -> (Int64, Int64, Int64) {
-        try database.write { db in
+        try database.writeTransaction { db in
             let now = clock.nowMicros()
             var p = try Principal.require(db, principal)
             let extra = actualMicrodollars - reservedMicrodollars
@@ -73,12 +73,12 @@ extension Kernel {
     /// Appends an event outside any action (supervisor events: agent lifecycle, llm_call).
     @discardableResult
     public func recordEvent(_ type: String, principal: String?, _ data: JSONValue) throws -> Int64 {
-        try database.write { db in try events.append(db, type, principal: principal, data) }
+        try database.writeTransaction { db in try events.append(db, type, principal: principal, data) }
     }
 
     /// Charges an agent's own measured CPU (its long-lived process) to its compute bucket.
     public func chargeAgentCPU(_ principal: String, cpuMicros: Int64) throws {
-        try database.write { db in try chargeCompute(db, payer: principal, cpuMicros: cpuMicros) }
+        try database.writeTransaction { db in try chargeCompute(db, payer: principal, cpuMicros: cpuMicros) }
     }
 }
 
@@ -88,7 +88,7 @@ extension Kernel {
     /// `agent_frozen` / `agent_unfrozen` on change). Returns whether each agent is in
     /// compute debt now. Per-agent transactions here cost 3 writes per agent per second.
     public func recordSupervisionWindow(_ agents: [(id: String, cpuMicros: Int64, status: String, actions: Int64)]) throws -> [String: Bool] {
-        try database.write { db in
+        try database.writeTransaction { db in
             var frozen: [String: Bool] = [:]
             let now = clock.nowMicros()
             for a in agents {

@@ -14,6 +14,7 @@ public final class WorldDatabase: @unchecked Sendable {
     /// The database connection pool: concurrent readers, one serialized writer.
     public let pool: DatabasePool
     public let path: String
+    let groupCommit = GroupCommit()
     /// Background WAL checkpoints (nil for the migration-test initializer).
     let checkpointer: WALCheckpointer?
 
@@ -57,20 +58,12 @@ public final class WorldDatabase: @unchecked Sendable {
         try pool.write(body)
     }
 
-    /// One `BEGIN IMMEDIATE` transaction around `body`, with prepared BEGIN and COMMIT
-    /// statements: the kernel's per-action path. Rolls back if `body` or the commit fails.
+    /// Runs `body` in an IMMEDIATE write transaction and returns once it is committed.
+    /// Concurrent callers share commits (`GroupCommit`): each body still runs atomically
+    /// (its own savepoint) and no caller returns before its body is durable. The kernel's
+    /// per-action path. Rolls back `body`'s writes if it throws.
     public func writeTransaction<T>(_ body: (Database) throws -> T) throws -> T {
-        try pool.writeWithoutTransaction { db in
-            try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
-            do {
-                let result = try body(db)
-                try db.cachedStatement(sql: "COMMIT").execute()
-                return result
-            } catch {
-                if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
-                throw error
-            }
-        }
+        try groupCommit.perform(pool, body)
     }
 
     public func read<T>(_ body: (Database) throws -> T) throws -> T {
