@@ -11,6 +11,7 @@ Control records (one JSON object per SEQPACKET record; docs/PROTOCOL.md):
   supervisor -> zygote: init, slot (+ cgroup.procs fds), spawn (+ child socket fd), kill
   zygote -> supervisor: ready, spawned, exited, error
 """
+import _signal
 import base64
 import ctypes
 import gc
@@ -80,12 +81,14 @@ class KSigaction(ctypes.Structure):
                 ("restorer", ctypes.c_void_p), ("mask", ctypes.c_ulong)]
 
 
-def sigsys_handler_code(report_addr):
-    """x86_64 machine code for handler(sig, siginfo *si, ctx): store si->si_syscall and a
-    magic word at report_addr (a page shared with the zygote), then exit_group(159).
-    Async-signal-safe by construction: no libc, no Python."""
+def sigsys_handler_code(pointer_addr):
+    """x86_64 machine code for handler(sig, siginfo *si, ctx): load the report address from
+    pointer_addr (a private word the zygote sets before each fork, so every child has its own),
+    store si->si_syscall and a magic word there (a page shared with the zygote), then
+    exit_group(159). Async-signal-safe by construction: no libc, no Python."""
     return (b"\x8b\x46\x18"                                   # mov eax, [rsi+0x18]
-            + b"\x48\xbf" + struct.pack("<Q", report_addr)    # movabs rdi, report_addr
+            + b"\x48\xbf" + struct.pack("<Q", pointer_addr)   # movabs rdi, pointer_addr
+            + b"\x48\x8b\x3f"                                 # mov rdi, [rdi]
             + b"\x89\x07"                                     # mov [rdi], eax
             + b"\xc7\x47\x04" + struct.pack("<I", VIOLATION_MAGIC)  # mov dword [rdi+4], magic
             + b"\xbf" + struct.pack("<I", VIOLATION_EXIT)     # mov edi, 159
@@ -106,6 +109,8 @@ class Zygote:
         self.env = {}
         self.tmp_root = None
         self.can_trap = os.uname().machine == "x86_64"
+        self.report_ptr = None  # the word the SIGSYS reporter reads its report address from
+        self.null_fd = None
 
     # --- start-up -------------------------------------------------------------------------
 
@@ -144,12 +149,40 @@ class Zygote:
         if self.layers.get("net"):
             self.layers["net"] = self.no_interfaces_up()
         self.layers["seccomp_report"] = self.can_trap
+        self.inheritable_setup()
         signal.signal(signal.SIGCHLD, lambda *_: None)
         self.wake_r, self.wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         signal.set_wakeup_fd(self.wake_w)
         gc.collect()
         gc.freeze()
         self.send({"type": "ready", "pid": os.getpid(), "layers": self.layers, "warnings": self.warnings})
+
+    def inheritable_setup(self):
+        """Per-process state every child inherits through fork, set up once here instead
+        of in each child (each step it saves is a few dozen copy-on-write faults per child):
+        the scrubbed environment, an empty capability bounding set (the zygote never execs,
+        so this costs it nothing; it keeps its effective capabilities for the children's
+        mounts and uid change), a /dev/null descriptor and the SIGSYS reporter."""
+        os.environ.clear()
+        os.environ.update(self.env)
+        if os.getuid() == 0:
+            for cap in range(64):
+                if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+                    break
+        self.null_fd = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+        if self.can_trap:
+            # A private word holding the report address (set before each fork: copy-on-write
+            # gives each child its own value), then the handler code, read+exec only.
+            page = libc.mmap(None, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            if page in (None, ctypes.c_void_p(-1).value):
+                raise OSError(ctypes.get_errno(), "mmap reporter pages")
+            self.report_ptr = ctypes.c_uint64.from_address(page)
+            self.report_ptr.value = page + 8  # scratch until the first spawn
+            code = sigsys_handler_code(page)
+            ctypes.memmove(page + 4096, code, len(code))
+            check(libc.mprotect(page + 4096, 4096, PROT_READ | PROT_EXEC), "mprotect")
+            act = KSigaction(page + 4096, 0x4 | 0x04000000, page + 4096 + len(code) - 2, 0)  # SA_SIGINFO | SA_RESTORER
+            check(libc.syscall(SYS_rt_sigaction, signal.SIGSYS, ctypes.byref(act), None, 8), "rt_sigaction")
 
     def become_pid1(self):
         """After unshare(CLONE_NEWPID) the next child is pid 1 of the new namespace: that
@@ -280,6 +313,8 @@ class Zygote:
             self.send({"type": "error", "id": cid, "message": "spawn needs a socket and a known kind"})
             return
         report = libc.mmap(None, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)
+        if self.report_ptr is not None:
+            self.report_ptr.value = report  # the child's reporter writes here
         try:
             pid = os.fork()
         except OSError as e:
@@ -360,8 +395,9 @@ def setup_child(z, msg, sock_fd, report):
         os.dup2(sock_fd, 3)
         os.close(sock_fd)
     os.set_inheritable(3, False)
-    signal.set_wakeup_fd(-1)
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    # _signal, not signal: the enum wrappers would touch (and copy) many more zygote pages.
+    _signal.set_wakeup_fd(-1)
+    _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
     kind = msg["kind"]
     slot = msg.get("slot")
     # Namespaces: a private mount namespace with a fresh size-capped /tmp.
@@ -375,11 +411,10 @@ def setup_child(z, msg, sock_fd, report):
     for fd in z.slots.get(slot, []) if slot is not None else []:
         os.write(fd, b"0")
     os.setsid()
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    libc.prctl(PR_SET_PDEATHSIG, _signal.SIGKILL, 0, 0, 0)
     # Descriptors: /dev/null on 0-2, the socket on 3, nothing else.
-    null = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):
-        os.dup2(null, fd)
+        os.dup2(z.null_fd, fd)
     if libc.syscall(SYS_close_range, 4, 0xFFFFFFFF, 0) != 0:
         os.closerange(4, 65536)
     # rlimits (after the descriptors are gone, so RLIMIT_NOFILE counts only the child's own)
@@ -391,23 +426,13 @@ def setup_child(z, msg, sock_fd, report):
                       ("RLIMIT_AS", "address_space_bytes"), ("RLIMIT_MEMLOCK", "memlock_bytes")):
         if key in lim:
             resource.setrlimit(getattr(resource, name), (lim[key], lim[key]))
-    os.environ.clear()
-    os.environ.update(z.env)
-    # The SIGSYS reporter: seccomp TRAP -> this handler -> syscall number into `report`.
-    if z.can_trap:
-        code = sigsys_handler_code(report)
-        page = libc.mmap(None, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        ctypes.memmove(page, code, len(code))
-        check(libc.mprotect(page, 4096, PROT_READ | PROT_EXEC), "mprotect")
-        act = KSigaction(page, 0x4 | 0x04000000, page + len(code) - 2, 0)  # SA_SIGINFO | SA_RESTORER
-        check(libc.syscall(SYS_rt_sigaction, signal.SIGSYS, ctypes.byref(act), None, 8), "rt_sigaction")
-    # Identity: clear the bounding set, then leave root (which drops every capability).
+    # Inherited from the zygote (`inheritable_setup`): the policy's environment, the empty
+    # bounding set and the SIGSYS reporter (seccomp TRAP -> handler -> syscall number into
+    # `report`, whose address the zygote stored for this child before the fork).
+    # Identity: leave root (which drops every capability).
     uid = int(msg.get("uid", 65534))
     gid = int(msg.get("gid", 65534))
     if os.getuid() == 0:
-        for cap in range(64):
-            if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
-                break
         os.setgroups([])
         os.setresgid(gid, gid, gid)
         os.setresuid(uid, uid, uid)
