@@ -77,6 +77,7 @@ final class CgroupPool: @unchecked Sendable {
     private let lock = NSLock()
     private var free: [Int] = []
     private var slots: [Int: Slot] = [:]
+    private var nextIndex = 0
     private var memoryLimits: [Int: Int64] = [:]
     private let pids: Int
     private let cpuPercent: Int
@@ -161,7 +162,11 @@ final class CgroupPool: @unchecked Sendable {
             slot = slots[i]!
             lock.unlock()
         } else {
-            let i = slots.count
+            // The index is reserved under the lock: creating the directories happens outside
+            // it, and concurrent callers must never be handed the same new slot (they would
+            // share one memory limit and one uid).
+            let i = nextIndex
+            nextIndex += 1
             lock.unlock()
             slot = try create(i)
             lock.lock(); slots[i] = slot; lock.unlock()
