@@ -37,7 +37,8 @@ public struct WorldEvent: Sendable, Equatable {
         if let topic { sql += " AND type = 'custom' AND json_extract(data, '$.topic') = ?"; args.append(topic) }
         sql += newestFirst ? " ORDER BY seq DESC LIMIT ?" : " ORDER BY seq LIMIT ?"
         args.append(limit)
-        return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map {
+        // A handful of distinct SQL texts: cached, so polling does not re-prepare them.
+        return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(args)).map {
             WorldEvent(seq: $0[0], timeMicros: $0[1], type: $0[2], principal: $0[3],
                        data: (try? JSONCodec.decode($0[4] as String)) ?? .null)
         }

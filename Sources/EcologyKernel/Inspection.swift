@@ -5,9 +5,20 @@ import GRDB
 extension Kernel {
     /// `[{"id","scrip","compute","llm_budget","disk_used","disk_quota","frozen"}]`, llm_budget in dollars.
     public func balances() throws -> [JSONValue] {
+        try balances(sql: "SELECT \(Principal.columns) FROM principals ORDER BY id", arguments: [])
+    }
+
+    /// The same rows for some principals only (unknown ids are left out).
+    public func balances(of ids: [String]) throws -> [JSONValue] {
+        guard !ids.isEmpty else { return [] }
+        return try balances(sql: "SELECT \(Principal.columns) FROM principals WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ","))) ORDER BY id",
+                            arguments: StatementArguments(ids))
+    }
+
+    private func balances(sql: String, arguments: StatementArguments) throws -> [JSONValue] {
         try readOnly { db in
             let now = clock.nowMicros()
-            return try Row.fetchAll(db, sql: "SELECT \(Principal.columns) FROM principals ORDER BY id").map { row in
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
                 let p = Principal(row: row)
                 return .object(["id": .string(p.id), "scrip": .int(p.scrip), "compute": .int(p.compute.balance(atMicros: now)),
                                 "llm_budget": .number(Double(p.llmBudget) / 1_000_000), "disk_used": .int(p.diskUsed),
@@ -81,9 +92,10 @@ extension Kernel {
 /// Supervision records: agent state and per-agent traces.
 extension Kernel {
     public func recordTrace(agent: String, kind: String, _ data: JSONValue) throws {
-        try database.write { db in
-            try db.execute(sql: "INSERT INTO traces (agent, time, kind, data) VALUES (?,?,?,?)",
-                           arguments: [agent, clock.nowMicros(), kind, JSONCodec.string(data)])
+        try database.writeTransaction { db in
+            let s = try db.fastStatement("INSERT INTO traces (agent, time, kind, data) VALUES (?,?,?,?)")
+            s.bind(1, agent); s.bind(2, clock.nowMicros()); s.bind(3, kind); s.bind(4, JSONCodec.string(data))
+            try s.run()
         }
     }
 

@@ -122,9 +122,9 @@ public final class Kernel: @unchecked Sendable {
         try readOnly { db in
             let now = clock.nowMicros()
             let me = try Principal.load(db, context.caller)
-            let owned = try Row.fetchAll(db, sql: """
+            let owned = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT id, kind, can_execute, price FROM artifacts WHERE owner_id = ? AND deleted_at IS NULL ORDER BY id LIMIT 50
-                """, arguments: [context.caller]).map { r -> JSONValue in
+                """), arguments: [context.caller]).map { r -> JSONValue in
                     .object(["id": .string(r[0]), "kind": .string(r[1]), "can_execute": .bool(r[2]), "price": .int(r[3])])
                 }
             let recent = try WorldEvent.fetch(db, limit: 20, newestFirst: true).reversed().map(\.json)

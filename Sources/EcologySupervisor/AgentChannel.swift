@@ -13,6 +13,8 @@ final class AgentChannel: @unchecked Sendable {
     private let fd: Int32
     private var decoder: FrameDecoder
     private let writeLock = NSLock()
+    /// Reused for every read (one allocation per channel, not one per frame).
+    private var buffer = [UInt8](repeating: 0, count: 16_384)
 
     init(fd: Int32, maxFrameBytes: Int) {
         self.fd = fd
@@ -23,7 +25,6 @@ final class AgentChannel: @unchecked Sendable {
     /// frames throw `FrameError` (the session ends the child with PROTOCOL_ERROR).
     func read(timeout: Double) throws -> ReadResult {
         let deadline = Date().timeIntervalSince1970 + timeout
-        var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
             if let frame = try decoder.next() { return .frame(frame) }
             let remaining = deadline - Date().timeIntervalSince1970

@@ -205,8 +205,10 @@ public final class Supervisor: @unchecked Sendable {
         if let last = events.last { lastSeq = max(lastSeq, last.seq) }
         guard !sleeping.isEmpty else { return }
         let now = kernel.clock.nowMicros()
-        let needBalances = sleeping.contains { $0.1.condition.balanceResource != nil }
-        let balances = needBalances ? Dictionary(((try? kernel.balances()) ?? []).map { ($0["id"]?.stringValue ?? "", $0) }, uniquingKeysWith: { a, _ in a }) : [:]
+        // Balances only of the agents that sleep on one (this runs every tick).
+        let balanceSleepers = sleeping.filter { $0.1.condition.balanceResource != nil && $0.1.wokeBy == nil }.map(\.0)
+        let balances = Dictionary(((try? kernel.balances(of: balanceSleepers)) ?? []).map { ($0["id"]?.stringValue ?? "", $0) },
+                                  uniquingKeysWith: { a, _ in a })
         for (id, sleeper) in sleeping where sleeper.wokeBy == nil {
             let c = sleeper.condition
             var woke: JSONValue?

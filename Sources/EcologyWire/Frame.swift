@@ -39,15 +39,11 @@ public enum Frame {
 
     /// Encodes one JSON object as a frame (header + payload).
     public static func encode(_ value: JSONValue) -> [UInt8] {
-        let payload = JSONCodec.encode(value)
-        var out = [UInt8]()
-        out.reserveCapacity(headerBytes + payload.count)
-        let n = UInt32(payload.count)
-        out.append(UInt8(truncatingIfNeeded: n >> 24))
-        out.append(UInt8(truncatingIfNeeded: n >> 16))
-        out.append(UInt8(truncatingIfNeeded: n >> 8))
-        out.append(UInt8(truncatingIfNeeded: n))
-        out.append(contentsOf: payload)
+        var out = JSONCodec.bytes(value)
+        let n = UInt32(out.count)
+        let header = [UInt8(truncatingIfNeeded: n >> 24), UInt8(truncatingIfNeeded: n >> 16),
+                      UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)]
+        out.insert(contentsOf: header, at: 0)
         return out
     }
 

@@ -76,12 +76,12 @@ extension Kernel {
     }
 
     func mintNextResolution(_ db: Database) throws -> Int64 {
-        if let s = try String.fetchOne(db, sql: "SELECT value FROM world_meta WHERE key='mint_next_resolution'"), let v = Int64(s) { return v }
+        if let s = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM world_meta WHERE key='mint_next_resolution'")), let v = Int64(s) { return v }
         return MintAuction.nextResolution(afterMicros: clock.nowMicros(), epochMicros: try epoch(db), periodSeconds: config.mint.periodSeconds)
     }
 
     func epoch(_ db: Database) throws -> Int64 {
-        Int64(try String.fetchOne(db, sql: "SELECT value FROM world_meta WHERE key='epoch'") ?? "") ?? 0
+        Int64(try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM world_meta WHERE key='epoch'")) ?? "") ?? 0
     }
 
     /// Resolves the mint if its scheduled time has passed: top `slots` bids win and
