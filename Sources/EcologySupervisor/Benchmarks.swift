@@ -89,13 +89,18 @@ public enum SupervisorBenchmarks {
         }
         probeThread.start()
         var actionsAtWarm: Int64 = 0, warmTime = 0.0
+        var cpuAtWarm = (0.0, HostCPU.sample())
         var childRSS: [(rss: Int64, pss: Int64)] = []
         supervisor.run(shouldStop: { elapsed() >= seconds }) { s in
             progress(String(format: "%.0fs: %d running, %d sleeping, %.0f actions/s", elapsed(), s.running, s.sleeping, s.actionsPerSecond))
-            if warmTime == 0 && elapsed() > seconds * 0.2 { warmTime = elapsed(); actionsAtWarm = s.actions }
+            if warmTime == 0 && elapsed() > seconds * 0.2 {
+                warmTime = elapsed(); actionsAtWarm = s.actions; cpuAtWarm = (processCPUSeconds(), HostCPU.sample())
+            }
             if elapsed() > seconds * 0.7 && childRSS.isEmpty { childRSS = supervisor.childResidentBytes() }
         }
         let total = supervisor.status().actions
+        let supervisorCPU = processCPUSeconds() - cpuAtWarm.0
+        let host = HostCPU.sample().since(cpuAtWarm.1)
         let report = try kernel.checkInvariants()
         let sustained = Double(total - actionsAtWarm) / max(0.001, elapsed() - warmTime)
         let lat = probe.sorted()
@@ -104,6 +109,11 @@ public enum SupervisorBenchmarks {
             "actions": .int(total), "actions_per_second": .number(sustained.rounded()),
             "balance_call_p50_ms": .number(pct(lat, 0.5)), "balance_call_p99_ms": .number(pct(lat, 0.99)),
             "balance_calls": .int(Int64(lat.count)),
+            // Where the CPU went in the measured window: the supervisor's own CPU per action,
+            // and how busy the whole host was (1.0 = every core saturated).
+            "supervisor_cpu_ms_per_action": .number(round3(supervisorCPU * 1000 / Double(max(1, total - actionsAtWarm)))),
+            "supervisor_cores": .number(round3(supervisorCPU / max(0.001, elapsed() - warmTime))),
+            "host_busy_fraction": .number(round3(host)),
             "supervisor_rss_mb": .number(round3(Double(residentBytes()) / 1_048_576)),
             "agent_rss_mean_mb": .number(childRSS.isEmpty ? 0 : round3(Double(childRSS.map(\.rss).reduce(0, +)) / Double(childRSS.count) / 1_048_576)),
             "agent_pss_mean_mb": .number(childRSS.isEmpty ? 0 : round3(Double(childRSS.map(\.pss).reduce(0, +)) / Double(childRSS.count) / 1_048_576)),
@@ -129,6 +139,31 @@ public enum SupervisorBenchmarks {
     }
 
     static func round3(_ v: Double) -> Double { v.isFinite ? (v * 1000).rounded() / 1000 : 0 }
+}
+
+/// User + system CPU seconds of this process (all threads).
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
+/// Busy and total jiffies of the whole host, from /proc/stat.
+struct HostCPU {
+    var busy: Double = 0, total: Double = 0
+    static func sample() -> HostCPU {
+        guard let s = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+              let line = s.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") }) else { return HostCPU() }
+        let v = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard v.count >= 5 else { return HostCPU() }
+        let idle = v[3] + v[4]  // idle + iowait
+        let total = v.prefix(8).reduce(0, +)
+        return HostCPU(busy: total - idle, total: total)
+    }
+    func since(_ earlier: HostCPU) -> Double {
+        let t = total - earlier.total
+        return t > 0 ? (busy - earlier.busy) / t : 0
+    }
 }
 
 /// Resident set size of a process (default: this one), from /proc.
