@@ -96,7 +96,7 @@ public final class Kernel: @unchecked Sendable {
     }
 
     func readOnly<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try database.read(body) } catch let e as KernelError { throw e } catch { throw Self.internalError(error) }
+        do { return try database.readTransaction(body) } catch let e as KernelError { throw e } catch { throw Self.internalError(error) }
     }
 
     /// Loads an artifact that must exist and not be a tombstone.

@@ -66,6 +66,18 @@ public final class WorldDatabase: @unchecked Sendable {
         try groupCommit.perform(pool, body)
     }
 
+    /// One consistent read (a single snapshot for every statement of `body`) with
+    /// prepared BEGIN/COMMIT statements: the kernel's per-action read path. GRDB's `read`
+    /// adds a read-only pragma pair and a savepoint around each read, which costs more
+    /// than the small reads agents make many times a second.
+    public func readTransaction<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.unsafeRead { db in
+            try db.cachedStatement(sql: "BEGIN DEFERRED").execute()
+            defer { if db.isInsideTransaction { try? db.cachedStatement(sql: "COMMIT").execute() } }
+            return try body(db)
+        }
+    }
+
     public func read<T>(_ body: (Database) throws -> T) throws -> T {
         try pool.read(body)
     }
