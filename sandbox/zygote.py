@@ -379,7 +379,7 @@ def child_main(z, msg, sock_fd, report):
             sys.path.insert(0, base)  # entry scripts import their siblings (e.g. an `agent` package)
             runpy.run_path(os.path.join(base, entry), run_name="__main__")
         else:
-            runner.main()
+            runner.main(msg.get("kind"))
         code = 0
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else 0

@@ -36,8 +36,11 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         /// nil: detect (v2 preferred, then v1); `.none`: do not use cgroups.
         public var cgroups: CgroupVersion?
         public var namespaces = true
-        public init(sandboxDir: String? = nil, cgroups: CgroupVersion? = nil) {
-            self.sandboxDir = sandboxDir; self.cgroups = cgroups
+        /// Children forked ahead of time per execution shape (see `WarmChild`); 0 forks
+        /// every child on demand.
+        public var warmChildren = 2
+        public init(sandboxDir: String? = nil, cgroups: CgroupVersion? = nil, warmChildren: Int = 2) {
+            self.sandboxDir = sandboxDir; self.cgroups = cgroups; self.warmChildren = warmChildren
         }
     }
 
@@ -53,9 +56,17 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
     private var freeIndexes: [Int] = []
     private var nextIndex = 0
     private var closed = false
+    private let warmPerShape: Int
+    /// Ready children by execution shape, most recently used shape last (guarded by `lock`).
+    private var warm: [WarmSet] = []
+    /// Forks replacements for the ready children taken, off the callers' threads.
+    private let refillQueue = DispatchQueue(label: "ecology.sandbox.warm-children")
+    /// At most this many shapes keep warm children (in a world: artifact tools and custom contracts).
+    static let warmShapes = 3
 
     public init(config: WorldConfig, options: Options = Options()) throws {
         self.config = config
+        warmPerShape = max(0, options.warmChildren)
         var policies: [ChildKind: SandboxPolicy] = [:]
         var filters: [ChildKind: [UInt8]] = [:]
         for kind in ChildKind.allCases {
@@ -105,6 +116,14 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         closed = true
         let z = zygote
         lock.unlock()
+        refillQueue.sync {}  // a refill in progress sees `closed` and discards what it forked
+        lock.lock()
+        let idle = warm.flatMap(\.ready)
+        warm = []
+        lock.unlock()
+        // Idle children first, and wait for them: their slots can only be removed once empty.
+        for w in idle { discard(w) }
+        for w in idle { _ = w.ticket.waitExit(until: Posix.now() + 1) }
         z.shutdown()
         pool?.destroy()
     }
@@ -163,6 +182,136 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         return (z, t)
     }
 
+    // MARK: - warm children
+
+    /// What a child must have been started with to serve an execution: its kind and the
+    /// limits fixed at fork (cgroup memory, CPU rlimit). Everything else travels in the
+    /// `execute` frame.
+    struct WarmShape: Equatable {
+        let kind: ChildKind
+        let memoryBytes: Int64
+        let cpuSeconds: Int
+    }
+
+    /// A child forked before it was needed: it completes the whole sandbox setup (namespaces,
+    /// cgroup, rlimits, uid, no_new_privs, seccomp) and then blocks reading its socket, so an
+    /// execution only pays for sending its `execute` frame. It serves exactly one execution,
+    /// like a child forked on demand; its slot's counters are read before the fork, so the
+    /// CPU charged is the same as for a child forked on demand.
+    struct WarmChild {
+        let shape: WarmShape
+        let zygote: Zygote
+        let ticket: ChildTicket
+        let lease: Lease
+        let socket: Int32
+        let cpuBefore: Int64?
+        let oomBefore: Int64
+    }
+
+    /// The ready children of one shape, and how many are being forked for it.
+    final class WarmSet {
+        let shape: WarmShape
+        var ready: [WarmChild] = []
+        var forking = 0
+        init(_ shape: WarmShape) { self.shape = shape }
+    }
+
+    /// Forks a child for `shape`; the caller uses it or keeps it ready.
+    private func forkChild(_ shape: WarmShape) throws -> WarmChild {
+        let policy = policies[shape.kind]!
+        let lease = try self.lease(memoryBytes: shape.memoryBytes)
+        let oomBefore = lease.cgroup.map { pool!.oomKills($0) } ?? 0
+        let cpuBefore = lease.cgroup.flatMap { pool!.cpuMicros($0) }
+        let mine: Int32, theirs: Int32
+        do { (mine, theirs) = try Posix.socketPair(type: Int32(SOCK_STREAM.rawValue)) } catch {
+            release(lease); throw error
+        }
+        do {
+            let (z, ticket) = try spawn(shape.kind, policy: policy, lease: lease, memoryBytes: shape.memoryBytes,
+                                        cpuSeconds: shape.cpuSeconds, entry: nil, socket: theirs)
+            close(theirs)
+            Posix.setNonBlocking(mine)
+            return WarmChild(shape: shape, zygote: z, ticket: ticket, lease: lease, socket: mine,
+                             cpuBefore: cpuBefore, oomBefore: oomBefore)
+        } catch {
+            close(theirs); close(mine); release(lease)
+            throw error
+        }
+    }
+
+    /// A ready child of this shape, if one is waiting (and still alive, from the live zygote).
+    private func takeWarm(_ shape: WarmShape) -> WarmChild? {
+        guard warmPerShape > 0 else { return nil }
+        var dead: [WarmChild] = []
+        defer { for w in dead { discard(w) } }
+        lock.lock(); defer { lock.unlock() }
+        guard let set = warm.first(where: { $0.shape == shape }) else { return nil }
+        while !set.ready.isEmpty {
+            let w = set.ready.removeFirst()
+            if w.ticket.currentExit == nil && w.ticket.currentFailure == nil && w.zygote === zygote && zygote.isAlive {
+                return w
+            }
+            dead.append(w)
+        }
+        return nil
+    }
+
+    /// Tops up the ready children of `shape`, the shape most recently asked for; a shape
+    /// beyond `warmShapes` evicts the least recently used one. A shape seen for the first
+    /// time is only remembered: children are forked ahead for shapes that recur.
+    private func refillWarm(_ shape: WarmShape) {
+        guard warmPerShape > 0 else { return }
+        var evicted: [WarmChild] = []
+        lock.lock()
+        if closed { lock.unlock(); return }
+        let set: WarmSet
+        let recurring: Bool
+        if let i = warm.firstIndex(where: { $0.shape == shape }) {
+            set = warm.remove(at: i)
+            recurring = true
+        } else {
+            set = WarmSet(shape)
+            recurring = false
+        }
+        warm.append(set)
+        while warm.count > Self.warmShapes { evicted += warm.removeFirst().ready }
+        let missing = recurring ? max(0, warmPerShape - set.ready.count - set.forking) : 0
+        set.forking += missing
+        lock.unlock()
+        for w in evicted { discard(w) }
+        guard missing > 0 else { return }
+        var fresh: [WarmChild] = []
+        for _ in 0..<missing {
+            guard let w = try? forkChild(shape) else { break }
+            fresh.append(w)
+        }
+        lock.lock()
+        set.forking -= missing
+        let keep = !closed && warm.contains { $0 === set }
+        if keep { set.ready += fresh }
+        lock.unlock()
+        if !keep { for w in fresh { discard(w) } }
+    }
+
+    /// Kills the ready children (they stay in the pool, dead) and waits for their exit; for tests.
+    func killIdleChildrenForTesting() -> Int {
+        lock.lock(); let idle = warm.flatMap(\.ready); lock.unlock()
+        for w in idle { w.zygote.kill(w.ticket) }
+        for w in idle { _ = w.ticket.waitExit(until: Posix.now() + 5) }
+        return idle.count
+    }
+
+    /// Ends an unused child and frees its slot once it has exited.
+    private func discard(_ w: WarmChild) {
+        close(w.socket)  // an idle child reading its socket sees EOF and exits
+        w.ticket.whenEnded { [weak self] in
+            w.zygote.release(w.ticket)
+            if w.ticket.currentExit == nil, let s = w.lease.cgroup { self?.pool?.killAll(s) }
+            self?.release(w.lease)
+        }
+        if w.ticket.currentExit == nil { w.zygote.kill(w.ticket) }
+    }
+
     // MARK: - executions
 
     public func execute(_ request: ExecutionRequest, kernelCalls: @escaping KernelCallHandler) -> ExecutionOutcome {
@@ -178,25 +327,20 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         let maxOutput = request.maxOutputBytes > 0 ? min(request.maxOutputBytes, policy.maxOutputBytes) : policy.maxOutputBytes
         let cpuLimit = policy.rlimits.cpuSeconds ?? Int(timeout.rounded(.up))
 
-        let lease: Lease
-        do { lease = try self.lease(memoryBytes: memory) } catch { return fail(.internal, "sandbox: \(error)") }
-        let oomBefore = lease.cgroup.map { pool!.oomKills($0) } ?? 0
-        let cpuBefore = lease.cgroup.flatMap { pool!.cpuMicros($0) }
-        let mine: Int32, theirs: Int32
-        do { (mine, theirs) = try Posix.socketPair(type: Int32(SOCK_STREAM.rawValue)) } catch {
-            release(lease); return fail(.internal, "sandbox: \(error)")
+        // A fresh child for this execution: one forked ahead of time for this shape, else now.
+        let shape = WarmShape(kind: request.kind, memoryBytes: memory, cpuSeconds: cpuLimit)
+        let child: WarmChild
+        let ready = takeWarm(shape)
+        // Replacements are forked by the zygote while this child runs.
+        if warmPerShape > 0 { refillQueue.async { [weak self] in self?.refillWarm(shape) } }
+        if let ready {
+            child = ready
+        } else {
+            do { child = try forkChild(shape) } catch { return fail(.internal, "sandbox: \(error)") }
         }
+        let lease = child.lease, z = child.zygote, ticket = child.ticket, mine = child.socket
+        let oomBefore = child.oomBefore, cpuBefore = child.cpuBefore
         defer { close(mine) }
-        let z: Zygote, ticket: ChildTicket
-        do {
-            (z, ticket) = try spawn(request.kind, policy: policy, lease: lease, memoryBytes: memory,
-                                    cpuSeconds: cpuLimit, entry: nil, socket: theirs)
-        } catch {
-            close(theirs); release(lease)
-            return fail(.internal, "sandbox: \(error)")
-        }
-        close(theirs)
-        Posix.setNonBlocking(mine)
 
         var message = ExecuteMessage(request)
         message.maxOutputBytes = maxOutput
@@ -339,22 +483,34 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         let lease = try self.lease(memoryBytes: memory)
         // Slots are reused and their CPU counter is cumulative: the agent's CPU is what it adds.
         let cpuBaseline = cgroupCPU(lease) ?? 0
-        let (mine, theirs) = try Posix.socketPair(type: Int32(SOCK_STREAM.rawValue))
+        let mine: Int32, theirs: Int32
+        do { (mine, theirs) = try Posix.socketPair(type: Int32(SOCK_STREAM.rawValue)) } catch {
+            release(lease); throw error
+        }
+        let z: Zygote, ticket: ChildTicket
         do {
-            let (z, ticket) = try spawn(.agent, policy: policy, lease: lease, memoryBytes: memory, cpuSeconds: nil,
-                                        entry: entry, socket: theirs)
-            close(theirs)
-            let (nsPid, hostPid) = ticket.waitSpawned(until: Posix.now() + 10)
-            guard let nsPid else {
-                close(mine); release(lease)
-                throw SandboxError("agent child did not start: \(ticket.currentFailure ?? "timeout")")
-            }
-            return AgentProcess(executor: self, zygote: z, ticket: ticket, lease: lease, socket: mine,
-                                namespacePid: nsPid, hostPid: hostPid, cpuBaseline: cpuBaseline)
+            (z, ticket) = try spawn(.agent, policy: policy, lease: lease, memoryBytes: memory, cpuSeconds: nil,
+                                    entry: entry, socket: theirs)
         } catch {
             close(theirs); close(mine); release(lease)
             throw error
         }
+        close(theirs)
+        let (nsPid, hostPid) = ticket.waitSpawned(until: Posix.now() + 10)
+        guard let nsPid else {
+            // Each descriptor and the lease are given up exactly once (a second close could
+            // hit a descriptor another thread has opened since; a second release would hand
+            // the slot to two children).
+            close(mine)
+            z.kill(ticket)
+            ticket.whenEnded { [weak self] in
+                z.release(ticket)
+                self?.release(lease)
+            }
+            throw SandboxError("agent child did not start: \(ticket.currentFailure ?? "timeout")")
+        }
+        return AgentProcess(executor: self, zygote: z, ticket: ticket, lease: lease, socket: mine,
+                            namespacePid: nsPid, hostPid: hostPid, cpuBaseline: cpuBaseline)
     }
 
     func cgroupCPU(_ lease: Lease) -> Int64? { lease.cgroup.flatMap { pool?.cpuMicros($0) } }

@@ -98,6 +98,10 @@ final class Zygote: @unchecked Sendable {
     private var nextID: Int64 = 1
     private var dead: String?
     private var reader: Thread?
+    /// Guards every write to `ctrl` and its closing: once closed, its number may belong to
+    /// another descriptor (a child's socket), which a late `kill` must never write to.
+    private let sendLock = NSLock()
+    private var ctrlOpen = true
 
     init(_ options: Options, startTimeout: Double = 20) throws {
         let (mine, theirs0) = try Posix.socketPair(type: Int32(SOCK_SEQPACKET.rawValue))
@@ -185,7 +189,7 @@ final class Zygote: @unchecked Sendable {
         ]
         if let slot { msg["slot"] = .int(Int64(slot)) }
         if let entry { msg["entry"] = .string(entry) }
-        guard Zygote.sendRecord(ctrl, JSONCodec.encode(.object(msg)), fds: [socket]) else {
+        guard send(JSONCodec.encode(.object(msg)), fds: [socket]) else {
             lock.lock(); tickets[id] = nil; lock.unlock()
             throw SandboxError("zygote control socket: \(Posix.errnoText)")
         }
@@ -194,14 +198,20 @@ final class Zygote: @unchecked Sendable {
 
     /// Hands the zygote the cgroup.procs files of a slot; children write "0" to attach.
     func registerSlot(_ slot: Int, fds: [Int32]) throws {
-        guard Zygote.sendRecord(ctrl, JSONCodec.encode(["type": "slot", "slot": .int(Int64(slot))]), fds: fds) else {
+        guard send(JSONCodec.encode(["type": "slot", "slot": .int(Int64(slot))]), fds: fds) else {
             throw SandboxError("zygote control socket: \(Posix.errnoText)")
         }
     }
 
     /// SIGKILL from the zygote, the child's parent: no pid-reuse race.
     func kill(_ ticket: ChildTicket) {
-        _ = Zygote.sendRecord(ctrl, JSONCodec.encode(["type": "kill", "id": .int(ticket.id)]), fds: [])
+        _ = send(JSONCodec.encode(["type": "kill", "id": .int(ticket.id)]), fds: [])
+    }
+
+    private func send(_ data: Data, fds: [Int32]) -> Bool {
+        sendLock.lock(); defer { sendLock.unlock() }
+        guard ctrlOpen else { errno = EPIPE; return false }
+        return Zygote.sendRecord(ctrl, data, fds: fds)
     }
 
     /// Forgets a ticket whose exit has been collected.
@@ -220,7 +230,10 @@ final class Zygote: @unchecked Sendable {
         if let reader, !Thread.current.isEqual(reader) {
             while !reader.isFinished { usleep(1000) }
         }
+        sendLock.lock()
+        ctrlOpen = false
         close(ctrl)
+        sendLock.unlock()
     }
 
     // MARK: - control records
