@@ -84,6 +84,14 @@ final class CgroupPool: @unchecked Sendable {
     /// Hands a new slot's cgroup.procs descriptors to the current zygote.
     var register: (Int, [Int32]) throws -> Void
 
+    /// CPU weight of all children together (the pool's parent cgroup) against the
+    /// supervisor's own threads, which stay at the default weight (v1 shares 1024, v2
+    /// weight 100). An eighth: when the host is saturated, the supervisor (the ledger
+    /// every agent waits on) is served first, and agents, however many or however busy,
+    /// share the rest; each child's own CPU quota still applies inside that.
+    static let childrenCPUShares = 128
+    static let childrenCPUWeight = 12
+
     /// Creates the pool's parent directories; throws if the hierarchy is not writable.
     init(layout: CgroupLayout, pids: Int, cpuPercent: Int, register: @escaping (Int, [Int32]) throws -> Void) throws {
         self.layout = layout
@@ -104,6 +112,7 @@ final class CgroupPool: @unchecked Sendable {
                 bases[c] = b
             }
             if let m = bases["memory"] { Posix.writeFile(m + "/memory.use_hierarchy", "1") }
+            if let c = bases["cpu"] { Posix.writeFile(c + "/cpu.shares", String(CgroupPool.childrenCPUShares)) }
         case .v2:
             let own = layout.ownDirs["unified"]!
             CgroupPool.removeStale(in: own)
@@ -113,6 +122,7 @@ final class CgroupPool: @unchecked Sendable {
             let avail = (Posix.readFile(b + "/cgroup.controllers") ?? "").split(whereSeparator: \.isWhitespace)
             Posix.writeFile(b + "/cgroup.subtree_control", avail.filter { ["memory", "pids", "cpu"].contains($0) }
                                 .map { "+" + $0 }.joined(separator: " "))
+            Posix.writeFile(b + "/cpu.weight", String(CgroupPool.childrenCPUWeight))
             bases["unified"] = b
         }
         baseDirs = bases
