@@ -1,4 +1,5 @@
 import EcologyCore
+import Foundation
 import GRDB
 
 /// Appends to the event log. Every state change writes its event in the same transaction.
@@ -29,7 +30,8 @@ public struct WorldEvent: Sendable, Equatable {
 
     /// Reads events after `afterSeq` (exclusive), optionally filtered.
     public static func fetch(_ db: Database, afterSeq: Int64 = 0, limit: Int = 100, type: String? = nil,
-                             principal: String? = nil, topic: String? = nil, newestFirst: Bool = false) throws -> [WorldEvent] {
+                             principal: String? = nil, topic: String? = nil, newestFirst: Bool = false,
+                             cache: EventDataCache? = nil) throws -> [WorldEvent] {
         var sql = "SELECT seq, time, type, principal, data FROM events WHERE seq > ?"
         var args: [any DatabaseValueConvertible] = [afterSeq]
         if let type { sql += " AND type = ?"; args.append(type) }
@@ -39,8 +41,37 @@ public struct WorldEvent: Sendable, Equatable {
         args.append(limit)
         // A handful of distinct SQL texts: cached, so polling does not re-prepare them.
         return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(args)).map {
-            WorldEvent(seq: $0[0], timeMicros: $0[1], type: $0[2], principal: $0[3],
-                       data: (try? JSONCodec.decode($0[4] as String)) ?? .null)
+            let row = $0, seq: Int64 = row[0]
+            let decode = { (try? JSONCodec.decode(row[4] as String)) ?? JSONValue.null }
+            return WorldEvent(seq: seq, timeMicros: row[1], type: row[2], principal: row[3],
+                              data: cache?.data(seq, decode) ?? decode())
         }
+    }
+}
+
+/// The decoded `data` of recently read events, by seq. Committed events never change
+/// (and reads only ever see committed rows), so an entry cannot go stale; hundreds of
+/// agents observing the same recent events then share one JSON parse per event.
+public final class EventDataCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [Int64: JSONValue] = [:]
+    private var ring: [Int64]
+    private var next = 0
+
+    public init(capacity: Int = 4096) { ring = Array(repeating: -1, count: max(1, capacity)) }
+
+    func data(_ seq: Int64, _ decode: () -> JSONValue) -> JSONValue {
+        lock.lock()
+        if let hit = entries[seq] { lock.unlock(); return hit }
+        lock.unlock()
+        let value = decode()
+        lock.lock()
+        if entries.updateValue(value, forKey: seq) == nil {
+            if ring[next] >= 0 { entries[ring[next]] = nil }  // evict the oldest insertion
+            ring[next] = seq
+            next = (next + 1) % ring.count
+        }
+        lock.unlock()
+        return value
     }
 }

@@ -139,7 +139,7 @@ extension Kernel {
 
     /// Events after `seq`, for the supervisor's wake-up watcher.
     public func events(after seq: Int64, limit: Int) throws -> [WorldEvent] {
-        try readOnly { db in try WorldEvent.fetch(db, afterSeq: seq, limit: limit) }
+        try readOnly { db in try WorldEvent.fetch(db, afterSeq: seq, limit: limit, cache: eventCache) }
     }
 
     public func lastEventSeq() throws -> Int64 {

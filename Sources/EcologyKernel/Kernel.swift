@@ -16,6 +16,8 @@ public final class Kernel: @unchecked Sendable {
     public let executor: any ArtifactExecutor
     public let scorer: any MintScorer
     let events: EventLog
+    /// Decoded event data shared by observe, event_log.read and the supervisor's wake-ups.
+    let eventCache = EventDataCache()
     let permissionCache: PermissionCache
     let services: [String: any GenesisService]
 
@@ -127,7 +129,7 @@ public final class Kernel: @unchecked Sendable {
                 """), arguments: [context.caller]).map { r -> JSONValue in
                     .object(["id": .string(r[0]), "kind": .string(r[1]), "can_execute": .bool(r[2]), "price": .int(r[3])])
                 }
-            let recent = try WorldEvent.fetch(db, limit: 20, newestFirst: true).reversed().map(\.json)
+            let recent = try WorldEvent.fetch(db, limit: 20, newestFirst: true, cache: eventCache).reversed().map(\.json)
             let next = try mintNextResolution(db)
             return .object([
                 "time": .number(seconds(now)), "principal": .string(context.caller),

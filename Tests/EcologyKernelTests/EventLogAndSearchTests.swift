@@ -98,3 +98,17 @@ final class EventLogAndSearchTests: XCTestCase {
         XCTAssertEqual(try ids("tomato"), [])
     }
 }
+
+final class EventDataCacheTests: XCTestCase {
+    func testCachedDecodeIsReusedAndBounded() {
+        let cache = EventDataCache(capacity: 3)
+        var decodes = 0
+        let value = { (n: Int64) -> JSONValue in decodes += 1; return .int(n) }
+        for seq in Int64(1)...3 { XCTAssertEqual(cache.data(seq) { value(seq) }, .int(seq)) }
+        XCTAssertEqual(cache.data(2) { value(99) }, .int(2), "a hit must not decode again")
+        XCTAssertEqual(decodes, 3)
+        _ = cache.data(4) { value(4) }          // evicts seq 1, the oldest insertion
+        XCTAssertEqual(cache.data(1) { value(1) }, .int(1))
+        XCTAssertEqual(decodes, 5)
+    }
+}

@@ -28,7 +28,7 @@ struct EventLogService: GenesisService {
             return try k.readOnly { db in
                 .array(try WorldEvent.fetch(db, afterSeq: offset, limit: limit, type: try f.optionalString("type"),
                                             principal: try f.optionalString("principal"),
-                                            topic: try f.optionalString("topic")).map(\.json))
+                                            topic: try f.optionalString("topic"), cache: k.eventCache).map(\.json))
             }
         case "publish":
             let topic = try args.string("topic")

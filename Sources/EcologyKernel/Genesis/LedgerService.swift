@@ -27,7 +27,7 @@ struct LedgerService: GenesisService {
         case "all_balances":
             return try k.readOnly { db in
                 let now = k.clock.nowMicros()
-                return .array(try Row.fetchAll(db, sql: "SELECT \(Principal.columns) FROM principals ORDER BY id")
+                return .array(try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Principal.columns) FROM principals ORDER BY id"))
                     .map { Principal(row: $0).json(now: now) })
             }
         case "transfer":
