@@ -59,6 +59,10 @@ MAP_SHARED, MAP_PRIVATE, MAP_ANONYMOUS = 1, 2, 0x20
 VIOLATION_MAGIC = 0x5ECC0FF0
 VIOLATION_EXIT = 159
 SETUP_FAILED_EXIT = 121
+PAGE = 4096
+REPORT_PAGES = 8192  # one per live child; shared, so only pages in use are resident
+REPORT = struct.Struct("<iI")
+DECODER = json.JSONDecoder()
 
 
 def check(rc, what):
@@ -104,13 +108,18 @@ class Zygote:
         self.warnings = []
         self.filters = {}
         self.slots = {}
-        self.children = {}  # pid -> (id, report_addr)
+        self.children = {}  # pid -> (id, report page index)
         self.by_id = {}
         self.env = {}
         self.tmp_root = None
         self.can_trap = os.uname().machine == "x86_64"
         self.report_ptr = None  # the word the SIGSYS reporter reads its report address from
         self.null_fd = None
+        # The children's report pages: one shared region, a page per live child. Each child
+        # unmaps every page but its own (no child can write another's report).
+        self.reports = mmap.mmap(-1, REPORT_PAGES * PAGE, flags=mmap.MAP_SHARED)
+        self.reports_addr = ctypes.addressof(ctypes.c_char.from_buffer(self.reports))
+        self.free_reports = list(range(REPORT_PAGES - 1, -1, -1))
 
     # --- start-up -------------------------------------------------------------------------
 
@@ -281,7 +290,9 @@ class Zygote:
             return
         if not data:
             self.shutdown()
-        msg = json.loads(data)
+        # raw_decode: the C scanner without json.loads' wrappers (fewer zygote pages touched,
+        # and each page the zygote touches after a fork is copied: that is most of its cost).
+        msg = DECODER.raw_decode(data.decode())[0]
         t = msg.get("type")
         if t == "spawn":
             self.spawn(msg, fds[0] if fds else None)
@@ -313,24 +324,28 @@ class Zygote:
         os._exit(0)
 
     def spawn(self, msg, sock_fd):
-        cid = msg["id"]
-        if sock_fd is None or msg.get("kind") not in self.filters:
-            self.send({"type": "error", "id": cid, "message": "spawn needs a socket and a known kind"})
+        cid = msg.get("id")
+        if type(cid) is not int or sock_fd is None or msg.get("kind") not in self.filters:
+            self.send({"type": "error", "id": cid, "message": "spawn needs an integer id, a socket and a known kind"})
             return
-        report = libc.mmap(None, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)
+        if not self.free_reports:
+            self.send({"type": "error", "id": cid, "message": "too many live children (%d)" % REPORT_PAGES})
+            return
+        page = self.free_reports.pop()
         if self.report_ptr is not None:
-            self.report_ptr.value = report  # the child's reporter writes here
+            self.report_ptr.value = self.reports_addr + page * PAGE  # the child's reporter writes here
         try:
             pid = os.fork()
         except OSError as e:
-            libc.munmap(report, 4096)
+            self.free_reports.append(page)
             self.send({"type": "error", "id": cid, "message": "fork failed: %s" % e})
             return
         if pid == 0:
-            child_main(self, msg, sock_fd, report)
-        self.children[pid] = (cid, report)
+            child_main(self, msg, sock_fd, page)
+        self.children[pid] = (cid, page)
         self.by_id[cid] = pid
-        data = json.dumps({"type": "spawned", "id": cid, "pid": pid}).encode()
+        # Records of integers are formatted directly: json.dumps would touch (copy) far more pages.
+        data = b'{"type":"spawned","id":%d,"pid":%d}' % (cid, pid)
         try:  # SCM_CREDENTIALS carries the pid; the kernel translates it into the supervisor's namespace
             self.ctrl.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, struct.pack("iII", pid, 0, 0))])
         except OSError:
@@ -349,26 +364,27 @@ class Zygote:
             entry = self.children.pop(pid, None)
             if entry is None:
                 continue  # an orphan re-parented to pid 1
-            cid, report = entry
+            cid, page = entry
             self.by_id.pop(cid, None)
-            nr, magic = struct.unpack("<iI", ctypes.string_at(report, 8))
-            libc.munmap(report, 4096)
-            out = {"type": "exited", "id": cid, "pid": pid,
-                   "utime_us": int(ru.ru_utime * 1e6), "stime_us": int(ru.ru_stime * 1e6),
-                   "maxrss_kb": ru.ru_maxrss}
+            off = page * PAGE
+            nr, magic = REPORT.unpack_from(self.reports, off)
+            REPORT.pack_into(self.reports, off, 0, 0)
+            self.free_reports.append(page)
+            out = b'{"type":"exited","id":%d,"pid":%d,"utime_us":%d,"stime_us":%d,"maxrss_kb":%d' % (
+                cid, pid, int(ru.ru_utime * 1e6), int(ru.ru_stime * 1e6), ru.ru_maxrss)
             if os.WIFSIGNALED(status):
-                out["signal"] = os.WTERMSIG(status)
+                out += b',"signal":%d' % os.WTERMSIG(status)
             else:
-                out["exit_code"] = os.WEXITSTATUS(status)
+                out += b',"exit_code":%d' % os.WEXITSTATUS(status)
             if magic == VIOLATION_MAGIC:
-                out["syscall"] = nr
-            self.send(out)
+                out += b',"syscall":%d' % nr
+            self.ctrl.send(out + b"}")
 
 
-def child_main(z, msg, sock_fd, report):
+def child_main(z, msg, sock_fd, page):
     """In the forked child: finish the sandbox, then run. Never returns."""
     try:
-        setup_child(z, msg, sock_fd, report)
+        setup_child(z, msg, sock_fd, page)
     except BaseException as e:  # report the failed layer on the socket, then die
         try:
             wire.send({"type": "result", "id": 0, "response": {"ok": False, "error": {
@@ -393,7 +409,7 @@ def child_main(z, msg, sock_fd, report):
     os._exit(code)
 
 
-def setup_child(z, msg, sock_fd, report):
+def setup_child(z, msg, sock_fd, page):
     # The socket goes to fd 3 first (replacing this process's copy of the control socket),
     # so that even a failed setup reports on the child's own socket.
     if sock_fd != 3:
@@ -403,6 +419,11 @@ def setup_child(z, msg, sock_fd, report):
     # _signal, not signal: the enum wrappers would touch (and copy) many more zygote pages.
     _signal.set_wakeup_fd(-1)
     _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
+    # Report pages: keep only this child's own.
+    if page > 0:
+        check(libc.munmap(z.reports_addr, page * PAGE), "munmap reports")
+    if page < REPORT_PAGES - 1:
+        check(libc.munmap(z.reports_addr + (page + 1) * PAGE, (REPORT_PAGES - 1 - page) * PAGE), "munmap reports")
     kind = msg["kind"]
     slot = msg.get("slot")
     # Namespaces: a private mount namespace with a fresh size-capped /tmp.
@@ -433,7 +454,7 @@ def setup_child(z, msg, sock_fd, report):
             resource.setrlimit(getattr(resource, name), (lim[key], lim[key]))
     # Inherited from the zygote (`inheritable_setup`): the policy's environment, the empty
     # bounding set and the SIGSYS reporter (seccomp TRAP -> handler -> syscall number into
-    # `report`, whose address the zygote stored for this child before the fork).
+    # this child's report page, whose address the zygote stored for it before the fork).
     # Identity: leave root (which drops every capability).
     uid = int(msg.get("uid", 65534))
     gid = int(msg.get("gid", 65534))

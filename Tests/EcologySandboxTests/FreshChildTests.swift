@@ -71,6 +71,28 @@ final class FreshChildTests: XCTestCase {
         assertStillServes()
     }
 
+    /// Each child keeps only its own report page of the zygote's shared region: a hostile
+    /// child cannot forge a violation report for a sibling (checked while siblings live).
+    func testChildMapsOnlyItsOwnReportPage() {
+        let code = """
+        import time
+        def run():
+            time.sleep(0.05)
+            shared = 0
+            for line in open('/proc/self/maps'):
+                if '/dev/zero' in line:
+                    start, end = line.split()[0].split('-')
+                    shared += int(end, 16) - int(start, 16)
+            return shared
+        """
+        let results = Results()
+        DispatchQueue.concurrentPerform(iterations: 6) { _ in
+            let o = Shared.executor.execute(request(code), kernelCalls: noCalls)
+            results.add("4096", (try? o.result.get())?.intValue.map { String($0) }, "\(o.result)")
+        }
+        for (want, got, result) in results.all { XCTAssertEqual(got, want, result) }
+    }
+
     /// A ready child that died before it was used is replaced, not handed an execution.
     func testDeadReadyChildIsNotUsed() throws {
         let e = try SandboxedExecutor(config: WorldConfig(), options: .init(warmChildren: 2))
