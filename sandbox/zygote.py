@@ -25,11 +25,15 @@ import struct
 import sys
 import traceback
 
-# Preloaded for user code: imported once here, free in every child.
+# Preloaded for user code: imported once here, free in every child. Every child also
+# inherits (in its RSS, and in the page tables each fork copies and each exit tears down)
+# all the memory a preload keeps resident, so rarely used heavy modules are left to the
+# children that import them: dataclasses (with inspect, ast, dis, tokenize) kept 0.8 MB
+# resident in every child for ~11 ms saved in the few that import it.
 import collections, datetime, decimal, fractions, functools, hashlib, heapq, io, itertools  # noqa: E401,F401
 import math, operator, random, re, statistics, string, textwrap, time, typing  # noqa: E401,F401
 import resource  # noqa: E402
-import bisect, copy, dataclasses, enum, base64 as _b64, runpy  # noqa: E401,F401
+import bisect, copy, enum, base64 as _b64, runpy  # noqa: E401,F401
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
