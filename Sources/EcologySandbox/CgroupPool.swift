@@ -73,7 +73,8 @@ final class CgroupPool: @unchecked Sendable {
     }
 
     let layout: CgroupLayout
-    private let baseDirs: [String: String]
+    /// controller (v1) or "unified" (v2) -> the pool's parent directory.
+    let baseDirs: [String: String]
     private let lock = NSLock()
     private var free: [Int] = []
     private var slots: [Int: Slot] = [:]

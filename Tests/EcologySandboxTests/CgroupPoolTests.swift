@@ -24,4 +24,27 @@ final class CgroupPoolTests: XCTestCase {
         XCTAssertEqual(indexes.count, 48)
         XCTAssertEqual(Set(indexes).count, 48, "two callers were handed the same slot: \(indexes.sorted())")
     }
+
+    /// All children together get a small CPU weight against the supervisor's threads, so
+    /// a crowd of busy agents cannot starve the ledger they all wait on.
+    func testChildrenShareALowCPUWeight() throws {
+        let layout = CgroupLayout.detect()
+        guard layout.version != .none, getuid() == 0 else {
+            throw XCTSkip("needs writable cgroups (root with cgroup v1 or v2); this host: \(layout.reason)")
+        }
+        let pool: CgroupPool
+        do { pool = try CgroupPool(layout: layout, pids: 8, cpuPercent: 100, register: { _, _ in }) } catch {
+            throw XCTSkip("cgroup hierarchy not writable here: \(error)")
+        }
+        defer { pool.destroy() }
+        if let cpu = pool.baseDirs["cpu"] {
+            XCTAssertEqual(try String(contentsOfFile: cpu + "/cpu.shares", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+                           String(CgroupPool.childrenCPUShares))
+        } else if let unified = pool.baseDirs["unified"] {
+            XCTAssertEqual(try String(contentsOfFile: unified + "/cpu.weight", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+                           String(CgroupPool.childrenCPUWeight))
+        } else {
+            throw XCTSkip("no cpu controller in this hierarchy")
+        }
+    }
 }
