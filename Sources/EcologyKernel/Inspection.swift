@@ -52,7 +52,7 @@ extension Kernel {
 
     public func eventCounts() throws -> [String: Int64] {
         try readOnly { db in
-            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT type, COUNT(*) FROM events GROUP BY type").map { ($0[0] as String, $0[1] as Int64) })
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db.cachedStatement(sql: "SELECT type, COUNT(*) FROM events GROUP BY type")).map { ($0[0] as String, $0[1] as Int64) })
         }
     }
 
@@ -101,7 +101,7 @@ extension Kernel {
 
     public func traces(agent: String, limit: Int) throws -> [JSONValue] {
         try readOnly { db in
-            try Row.fetchAll(db, sql: "SELECT seq, time, kind, data FROM traces WHERE agent = ? ORDER BY seq DESC LIMIT ?",
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT seq, time, kind, data FROM traces WHERE agent = ? ORDER BY seq DESC LIMIT ?"),
                              arguments: [agent, limit]).reversed().map {
                 .object(["seq": .int($0[0]), "time": .number(seconds($0[1])), "kind": .string($0[2]),
                          "data": (try? JSONCodec.decode($0[3] as String)) ?? .null])
@@ -143,11 +143,11 @@ extension Kernel {
     }
 
     public func lastEventSeq() throws -> Int64 {
-        try readOnly { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM events") ?? 0 }
+        try readOnly { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM events")) ?? 0 }
     }
 
     public func totalScrip() throws -> Int64 {
-        try readOnly { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(scrip), 0) FROM principals") ?? 0 }
+        try readOnly { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(SUM(scrip), 0) FROM principals")) ?? 0 }
     }
 }
 
@@ -160,13 +160,13 @@ extension Kernel {
                 SELECT json_extract(data,'$.to'), SUM(json_extract(data,'$.amount')) FROM events
                 WHERE type='transfer' AND json_extract(data,'$.resource')='scrip' GROUP BY 1
                 """) { if let id = r[0] as String? { out[id, default: 0] += r[1] as Int64? ?? 0 } }
-            for r in try Row.fetchAll(db, sql: "SELECT json_extract(data,'$.owner'), SUM(json_extract(data,'$.price_paid')) FROM events WHERE type='invoke' GROUP BY 1") {
+            for r in try Row.fetchAll(db.cachedStatement(sql: "SELECT json_extract(data,'$.owner'), SUM(json_extract(data,'$.price_paid')) FROM events WHERE type='invoke' GROUP BY 1")) {
                 if let id = r[0] as String? { out[id, default: 0] += r[1] as Int64? ?? 0 }
             }
-            for r in try Row.fetchAll(db, sql: "SELECT json_extract(data,'$.seller'), SUM(json_extract(data,'$.price')) FROM events WHERE type='escrow_purchase' GROUP BY 1") {
+            for r in try Row.fetchAll(db.cachedStatement(sql: "SELECT json_extract(data,'$.seller'), SUM(json_extract(data,'$.price')) FROM events WHERE type='escrow_purchase' GROUP BY 1")) {
                 if let id = r[0] as String? { out[id, default: 0] += r[1] as Int64? ?? 0 }
             }
-            for r in try Row.fetchAll(db, sql: "SELECT json_extract(w.value,'$.owner'), SUM(json_extract(w.value,'$.minted')) FROM mint_rounds, json_each(mint_rounds.data,'$.winners') w GROUP BY 1") {
+            for r in try Row.fetchAll(db.cachedStatement(sql: "SELECT json_extract(w.value,'$.owner'), SUM(json_extract(w.value,'$.minted')) FROM mint_rounds, json_each(mint_rounds.data,'$.winners') w GROUP BY 1")) {
                 if let id = r[0] as String? { out[id, default: 0] += r[1] as Int64? ?? 0 }
             }
             return out
@@ -174,7 +174,7 @@ extension Kernel {
     }
 
     public func artifactCount(owner: String) throws -> Int64 {
-        try readOnly { db in try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM artifacts WHERE owner_id = ? AND deleted_at IS NULL", arguments: [owner]) ?? 0 }
+        try readOnly { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM artifacts WHERE owner_id = ? AND deleted_at IS NULL"), arguments: [owner]) ?? 0 }
     }
 }
 
@@ -184,13 +184,13 @@ extension Kernel {
     public func setAgentControl(_ id: String, pause: Bool? = nil, unpark: Bool = false) throws {
         try database.write { db in
             guard let a = try Artifact.load(db, id), a.kind == "agent", !a.isDeleted else { throw KernelError.notFound("agent \(id)") }
-            try db.execute(sql: "INSERT OR IGNORE INTO agent_state (id, status, updated_at) VALUES (?, 'stopped', ?)", arguments: [id, clock.nowMicros()])
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO agent_state (id, status, updated_at) VALUES (?, 'stopped', ?)").execute(arguments: [id, clock.nowMicros()])
             if let pause {
-                try db.execute(sql: "UPDATE agent_state SET paused = ? WHERE id = ?", arguments: [pause, id])
+                try db.cachedStatement(sql: "UPDATE agent_state SET paused = ? WHERE id = ?").execute(arguments: [pause, id])
                 try events.append(db, pause ? "agent_paused" : "agent_resumed", principal: id, ["by": "operator"])
             }
             if unpark {
-                try db.execute(sql: "UPDATE agent_state SET parked = 0, restarts = 0 WHERE id = ?", arguments: [id])
+                try db.cachedStatement(sql: "UPDATE agent_state SET parked = 0, restarts = 0 WHERE id = ?").execute(arguments: [id])
                 try events.append(db, "agent_unparked", principal: id, ["by": "operator"])
             }
         }

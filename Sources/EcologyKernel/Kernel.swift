@@ -185,7 +185,7 @@ public final class Kernel: @unchecked Sendable {
             var a = try liveArtifact(db, id)
             try authorize(db, .delete, on: a, requester: context.caller)
             if a.kind == "genesis" { throw KernelError.denied("genesis artifacts cannot be deleted") }
-            if let listing = try Int64.fetchOne(db, sql: "SELECT id FROM escrow_listings WHERE artifact_id = ? AND status = 'active'", arguments: [id]) {
+            if let listing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM escrow_listings WHERE artifact_id = ? AND status = 'active'"), arguments: [id]) {
                 throw KernelError.invalid("\(id) is listed in escrow (listing \(listing)); the seller may cancel the listing")
             }
             let freed = a.sizeBytes

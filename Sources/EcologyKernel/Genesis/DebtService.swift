@@ -21,7 +21,7 @@ struct DebtService: GenesisService {
     ]
 
     static func json(_ db: Database, _ id: String, now: Int64) throws -> JSONValue {
-        guard let r = try Row.fetchOne(db, sql: "SELECT d.id, d.debtor, a.owner_id, d.amount, d.repay_amount, d.repaid, d.due_at, d.status, d.original_creditor FROM debts d JOIN artifacts a ON a.id = d.id WHERE d.id = ?", arguments: [id]) else {
+        guard let r = try Row.fetchOne(db.cachedStatement(sql: "SELECT d.id, d.debtor, a.owner_id, d.amount, d.repay_amount, d.repaid, d.due_at, d.status, d.original_creditor FROM debts d JOIN artifacts a ON a.id = d.id WHERE d.id = ?"), arguments: [id]) else {
             throw KernelError.notFound("debt \(id)")
         }
         let status: String = r[7], due: Int64 = r[6]
@@ -43,7 +43,7 @@ struct DebtService: GenesisService {
                 guard try Principal.load(db, ctx.caller) != nil else { throw KernelError.denied("\(ctx.caller) has no standing to borrow") }
                 guard try Principal.load(db, creditor) != nil else { throw KernelError.notFound("principal \(creditor)") }
                 // Skip IDs already taken by any artifact (anyone may write one called debt-N).
-                var n = (try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM debts") ?? 0) + 1
+                var n = (try Int64.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM debts")) ?? 0) + 1
                 while try Artifact.load(db, "debt-\(n)") != nil { n += 1 }
                 let id = "debt-\(n)"
                 let text = "Debt: \(ctx.caller) owes the holder of this artifact \(repay) scrip for a loan of \(amount)."
@@ -64,7 +64,7 @@ struct DebtService: GenesisService {
                 guard d["holder"]?.stringValue == ctx.caller else { throw KernelError.denied("only the holder of \(id) may fund it") }
                 let debtor = d["debtor"]!.stringValue!, amount = d["amount"]!.intValue!
                 try k.moveScrip(db, from: ctx.caller, to: debtor, amount: amount)
-                try db.execute(sql: "UPDATE debts SET status='active' WHERE id=?", arguments: [id])
+                try db.cachedStatement(sql: "UPDATE debts SET status='active' WHERE id=?").execute(arguments: [id])
                 try k.events.append(db, "debt_issued", principal: ctx.caller,
                                     ["debt_id": .string(id), "creditor": .string(ctx.caller), "debtor": .string(debtor), "amount": .int(amount)])
                 return try Self.json(db, id, now: now)
@@ -89,7 +89,7 @@ struct DebtService: GenesisService {
                 let d = try Self.json(db, id, now: now)
                 guard d["debtor"]?.stringValue == ctx.caller else { throw KernelError.denied("only the debtor may cancel \(id)") }
                 guard d["status"]?.stringValue == "requested" else { throw KernelError.invalid("debt \(id) was already funded") }
-                try db.execute(sql: "UPDATE debts SET status='cancelled' WHERE id=?", arguments: [id])
+                try db.cachedStatement(sql: "UPDATE debts SET status='cancelled' WHERE id=?").execute(arguments: [id])
                 try k.events.append(db, "debt_cancelled", principal: ctx.caller, ["debt_id": .string(id)])
                 return try Self.json(db, id, now: now)
             }
@@ -99,7 +99,7 @@ struct DebtService: GenesisService {
         case "list":
             let who = try args.optionalID("principal") ?? ctx.caller
             return try k.readOnly { db in
-                let ids = try String.fetchAll(db, sql: "SELECT d.id FROM debts d JOIN artifacts a ON a.id = d.id WHERE d.debtor = ? OR a.owner_id = ? ORDER BY d.created_at",
+                let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT d.id FROM debts d JOIN artifacts a ON a.id = d.id WHERE d.debtor = ? OR a.owner_id = ? ORDER BY d.created_at"),
                                               arguments: [who, who])
                 return .array(try ids.map { try Self.json(db, $0, now: now) })
             }

@@ -17,7 +17,7 @@ struct EscrowService: GenesisService {
     ]
 
     static func load(_ db: Database, _ id: Int64) throws -> Row {
-        guard let r = try Row.fetchOne(db, sql: "SELECT id, artifact_id, seller, price, status, buyer, created_at FROM escrow_listings WHERE id = ?",
+        guard let r = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, artifact_id, seller, price, status, buyer, created_at FROM escrow_listings WHERE id = ?"),
                                        arguments: [id]) else { throw KernelError.notFound("escrow listing \(id)") }
         return r
     }
@@ -83,7 +83,7 @@ struct EscrowService: GenesisService {
             return try k.readOnly { db in Self.json(try Self.load(db, listing)) }
         case "list_active":
             return try k.readOnly { db in
-                .array(try Row.fetchAll(db, sql: "SELECT id, artifact_id, seller, price, status, buyer, created_at FROM escrow_listings WHERE status='active' ORDER BY id").map(Self.json))
+                .array(try Row.fetchAll(db.cachedStatement(sql: "SELECT id, artifact_id, seller, price, status, buyer, created_at FROM escrow_listings WHERE status='active' ORDER BY id")).map(Self.json))
             }
         default: throw unknown(method)
         }
@@ -95,7 +95,7 @@ extension Kernel {
     /// its owner, or its seller while it is listed, because the escrow holds artifacts, never scrip.
     func payee(_ db: Database, of artifact: Artifact) throws -> String {
         guard artifact.ownerID == EscrowService.id else { return artifact.ownerID }
-        return try String.fetchOne(db, sql: "SELECT seller FROM escrow_listings WHERE artifact_id = ? AND status = 'active'",
+        return try String.fetchOne(db.cachedStatement(sql: "SELECT seller FROM escrow_listings WHERE artifact_id = ? AND status = 'active'"),
                                    arguments: [artifact.id]) ?? artifact.ownerID
     }
 }

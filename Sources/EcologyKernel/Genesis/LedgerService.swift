@@ -104,7 +104,7 @@ extension Kernel {
         var a = try liveArtifact(db, artifactID)
         try authorize(db, .transfer, on: a, requester: requester)
         // A contract may let others transfer it (genesis_public, a self-owned tool), but never out from under a listing.
-        if let listing = try Int64.fetchOne(db, sql: "SELECT id FROM escrow_listings WHERE artifact_id = ? AND status = 'active'", arguments: [artifactID]) {
+        if let listing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM escrow_listings WHERE artifact_id = ? AND status = 'active'"), arguments: [artifactID]) {
             throw KernelError.invalid("\(artifactID) is listed in escrow (listing \(listing)); the seller may cancel the listing")
         }
         guard try Principal.load(db, to) != nil else { throw KernelError.notFound("principal \(to)") }

@@ -42,9 +42,9 @@ struct MintService: GenesisService {
             }
         case "status":
             return try k.readOnly { db in
-                let bids = try Row.fetchAll(db, sql: "SELECT id, bidder, artifact_id, amount FROM mint_bids WHERE status='active' ORDER BY amount DESC, id")
+                let bids = try Row.fetchAll(db.cachedStatement(sql: "SELECT id, bidder, artifact_id, amount FROM mint_bids WHERE status='active' ORDER BY amount DESC, id"))
                     .map { JSONValue.object(["bid_id": .int($0[0]), "bidder": .string($0[1]), "artifact_id": .string($0[2]), "amount": .int($0[3])]) }
-                let last = try Row.fetchOne(db, sql: "SELECT round, data FROM mint_rounds ORDER BY round DESC LIMIT 1")
+                let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT round, data FROM mint_rounds ORDER BY round DESC LIMIT 1"))
                 return .object(["next_resolution": .number(seconds(try k.mintNextResolution(db))), "slots": .int(Int64(k.config.mint.slots)),
                                 "active_bids": .array(bids),
                                 "last_round": last.map { (try? JSONCodec.decode($0[1] as String)) ?? .null } ?? .null])
@@ -53,9 +53,9 @@ struct MintService: GenesisService {
             return try k.readOnly { db in
                 let row: Row?
                 if let round = try args.optionalInt("round") {
-                    row = try Row.fetchOne(db, sql: "SELECT round, data FROM mint_rounds WHERE round = ?", arguments: [round])
+                    row = try Row.fetchOne(db.cachedStatement(sql: "SELECT round, data FROM mint_rounds WHERE round = ?"), arguments: [round])
                 } else {
-                    row = try Row.fetchOne(db, sql: "SELECT round, data FROM mint_rounds ORDER BY round DESC LIMIT 1")
+                    row = try Row.fetchOne(db.cachedStatement(sql: "SELECT round, data FROM mint_rounds ORDER BY round DESC LIMIT 1"))
                 }
                 guard let row else { throw KernelError.notFound("mint round") }
                 return (try? JSONCodec.decode(row[1] as String)) ?? .null
@@ -68,10 +68,10 @@ struct MintService: GenesisService {
 extension Kernel {
     /// Refunds the bidder's active bid, if any. Returns the refunded amount.
     func withdrawBid(_ db: Database, bidder: String) throws -> Int64 {
-        guard let r = try Row.fetchOne(db, sql: "SELECT id, amount FROM mint_bids WHERE bidder = ? AND status = 'active'", arguments: [bidder]) else { return 0 }
+        guard let r = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, amount FROM mint_bids WHERE bidder = ? AND status = 'active'"), arguments: [bidder]) else { return 0 }
         let amount: Int64 = r[1]
         try moveScrip(db, from: MintService.id, to: bidder, amount: amount)
-        try db.execute(sql: "UPDATE mint_bids SET status='withdrawn' WHERE id = ?", arguments: [r[0] as Int64])
+        try db.cachedStatement(sql: "UPDATE mint_bids SET status='withdrawn' WHERE id = ?").execute(arguments: [r[0] as Int64])
         return amount
     }
 
@@ -96,7 +96,7 @@ extension Kernel {
         // Phase 1: read the bids and score the would-be winners.
         let plan: (MintAuction.Outcome, [String: (Int, String)])? = try readOnly { db in
             guard now >= (try mintNextResolution(db)) else { return nil }
-            let bids = try Row.fetchAll(db, sql: "SELECT id, bidder, artifact_id, amount FROM mint_bids WHERE status='active'")
+            let bids = try Row.fetchAll(db.cachedStatement(sql: "SELECT id, bidder, artifact_id, amount FROM mint_bids WHERE status='active'"))
                 .map { MintAuction.Bid(id: $0[0], bidder: $0[1], artifactID: $0[2], amount: $0[3]) }
             let outcome = MintAuction.resolve(bids: bids, slots: config.mint.slots, minimumBid: config.mint.minimumBid)
             var scores: [String: (Int, String)] = [:]
@@ -117,10 +117,10 @@ extension Kernel {
         // Phase 2: apply, if no bid changed meanwhile (otherwise the next call redoes it).
         return try database.write { db -> JSONValue? in
             guard now >= (try mintNextResolution(db)) else { return nil }
-            let active = Set(try Int64.fetchAll(db, sql: "SELECT id FROM mint_bids WHERE status='active'"))
+            let active = Set(try Int64.fetchAll(db.cachedStatement(sql: "SELECT id FROM mint_bids WHERE status='active'")))
             let planned = Set(outcome.winners.map(\.bid.id) + outcome.losers.map(\.id))
             guard active == planned else { return nil }
-            let round = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(round), 0) FROM mint_rounds") ?? 0) + 1
+            let round = (try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(round), 0) FROM mint_rounds")) ?? 0) + 1
             var minted: Int64 = 0
             var winners: [JSONValue] = []
             for w in outcome.winners {
@@ -129,7 +129,7 @@ extension Kernel {
                 let owner = try Artifact.load(db, w.bid.artifactID).map { try payee(db, of: $0) }
                 let amount = Int64(score) / max(1, config.mint.mintRatio)
                 if amount > 0, let owner, try Principal.load(db, owner) != nil {
-                    try db.execute(sql: "UPDATE principals SET scrip = scrip + ? WHERE id = ?", arguments: [amount, owner])
+                    try db.cachedStatement(sql: "UPDATE principals SET scrip = scrip + ? WHERE id = ?").execute(arguments: [amount, owner])
                     minted += amount
                 }
                 try db.execute(sql: "UPDATE mint_bids SET status='won', round=?, paid=?, score=?, minted=? WHERE id=?",
@@ -140,24 +140,24 @@ extension Kernel {
             }
             for l in outcome.losers {
                 try moveScrip(db, from: MintService.id, to: l.bidder, amount: l.amount)
-                try db.execute(sql: "UPDATE mint_bids SET status='lost', round=? WHERE id=?", arguments: [round, l.id])
+                try db.cachedStatement(sql: "UPDATE mint_bids SET status='lost', round=? WHERE id=?").execute(arguments: [round, l.id])
             }
             // UBI: the winners' payments, shared by all live agents; a floor is minted if configured.
             // genesis_mint and genesis_escrow have standing and are executable too, but they are not agents.
-            let agents = try String.fetchAll(db, sql: "SELECT a.id FROM artifacts a JOIN principals p ON p.id = a.id WHERE a.has_standing=1 AND a.can_execute=1 AND a.deleted_at IS NULL AND a.kind != 'genesis'")
+            let agents = try String.fetchAll(db.cachedStatement(sql: "SELECT a.id FROM artifacts a JOIN principals p ON p.id = a.id WHERE a.has_standing=1 AND a.can_execute=1 AND a.deleted_at IS NULL AND a.kind != 'genesis'"))
             let paid = outcome.totalPaid
             var pool = paid
             let floorTotal = config.mint.ubiFloor * Int64(agents.count)
             if floorTotal > pool {
                 minted += floorTotal - pool
-                try db.execute(sql: "UPDATE principals SET scrip = scrip + ? WHERE id = ?", arguments: [floorTotal - pool, MintService.id])
+                try db.cachedStatement(sql: "UPDATE principals SET scrip = scrip + ? WHERE id = ?").execute(arguments: [floorTotal - pool, MintService.id])
                 pool = floorTotal
             }
             let shares = MintAuction.shareUBI(total: pool, recipients: agents)
             for (agent, share) in shares { try moveScrip(db, from: MintService.id, to: agent, amount: share) }
             if shares.isEmpty && paid > 0 {
                 // No agents to share with: the payments are burned from the supply, and recorded.
-                try db.execute(sql: "UPDATE principals SET scrip = scrip - ? WHERE id = ?", arguments: [paid, MintService.id])
+                try db.cachedStatement(sql: "UPDATE principals SET scrip = scrip - ? WHERE id = ?").execute(arguments: [paid, MintService.id])
                 minted -= paid
             }
             try addMinted(db, minted)
@@ -167,9 +167,9 @@ extension Kernel {
                 "payments": .int(paid), "ubi_per_agent": .int(agents.isEmpty ? 0 : pool / Int64(agents.count)),
                 "ubi_recipients": .int(Int64(agents.count)), "minted": .int(minted),
             ])
-            try db.execute(sql: "INSERT INTO mint_rounds (round, resolved_at, data) VALUES (?,?,?)", arguments: [round, now, JSONCodec.string(record)])
+            try db.cachedStatement(sql: "INSERT INTO mint_rounds (round, resolved_at, data) VALUES (?,?,?)").execute(arguments: [round, now, JSONCodec.string(record)])
             let next = MintAuction.nextResolution(afterMicros: now, epochMicros: try epoch(db), periodSeconds: config.mint.periodSeconds)
-            try db.execute(sql: "INSERT OR REPLACE INTO world_meta (key, value) VALUES ('mint_next_resolution', ?)", arguments: [String(next)])
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO world_meta (key, value) VALUES ('mint_next_resolution', ?)").execute(arguments: [String(next)])
             try events.append(db, "mint_resolved", principal: MintService.id, record)
             return record
         }

@@ -34,7 +34,7 @@ struct RightsRegistryService: GenesisService {
         case "all_quotas":
             return try k.readOnly { db in
                 let now = k.clock.nowMicros()
-                return .array(try Row.fetchAll(db, sql: "SELECT \(Principal.columns) FROM principals ORDER BY id")
+                return .array(try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Principal.columns) FROM principals ORDER BY id"))
                     .map { Self.quotas(Principal(row: $0), now: now) })
             }
         case "transfer_quota":

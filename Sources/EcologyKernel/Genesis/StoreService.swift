@@ -44,11 +44,11 @@ struct StoreService: GenesisService {
             return try k.readOnly { db in .array(try f.fetch(db).map(\.metadataJSON)) }
         case "list_agents":
             return try k.readOnly { db in
-                .array(try String.fetchAll(db, sql: "SELECT id FROM artifacts WHERE has_standing = 1 AND can_execute = 1 AND deleted_at IS NULL AND kind != 'genesis' ORDER BY id").map(JSONValue.string))
+                .array(try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM artifacts WHERE has_standing = 1 AND can_execute = 1 AND deleted_at IS NULL AND kind != 'genesis' ORDER BY id")).map(JSONValue.string))
             }
         case "list_principals":
             return try k.readOnly { db in
-                .array(try String.fetchAll(db, sql: "SELECT id FROM artifacts WHERE has_standing = 1 AND deleted_at IS NULL ORDER BY id").map(JSONValue.string))
+                .array(try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM artifacts WHERE has_standing = 1 AND deleted_at IS NULL ORDER BY id")).map(JSONValue.string))
             }
         case "create":
             let config = try args.object("config")
