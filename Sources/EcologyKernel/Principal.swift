@@ -33,8 +33,17 @@ public struct Principal: Sendable, Equatable {
     }
 
     static func load(_ db: Database, _ id: String) throws -> Principal? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(columns) FROM principals WHERE id = ?"), arguments: [id])
-            .map(Principal.init(row:))
+        // Read on nearly every action: typed columns through the C API, no Row object.
+        let s = try db.fastStatement("SELECT \(columns) FROM principals WHERE id = ?")
+        s.bind(1, id)
+        guard try s.step() else { return nil }
+        defer { s.reset() }
+        var p = Principal(id: s.text(0), scrip: s.int64(1), llmBudget: s.int64(2), diskQuota: s.int64(3),
+                          compute: TokenBucket(ratePerSecond: s.int64(5), capacity: s.int64(6), scaledBalance: s.int64(7), updatedAtMicros: s.int64(8)),
+                          llmRate: TokenBucket(ratePerSecond: s.int64(9), capacity: s.int64(10), scaledBalance: s.int64(11), updatedAtMicros: s.int64(12)))
+        p.diskUsed = s.int64(4)
+        p.frozenRecorded = s.bool(13)
+        return p
     }
 
     static func require(_ db: Database, _ id: String) throws -> Principal {
