@@ -85,13 +85,47 @@ final class CgroupPool: @unchecked Sendable {
     /// Hands a new slot's cgroup.procs descriptors to the current zygote.
     var register: (Int, [Int32]) throws -> Void
 
-    /// CPU weight of all children together (the pool's parent cgroup) against the
-    /// supervisor's own threads, which stay at the default weight (v1 shares 1024, v2
-    /// weight 100). An eighth: when the host is saturated, the supervisor (the ledger
-    /// every agent waits on) is served first, and agents, however many or however busy,
-    /// share the rest; each child's own CPU quota still applies inside that.
-    static let childrenCPUShares = 128
-    static let childrenCPUWeight = 12
+    /// CPU weight of the supervisor against all children together. The supervisor moves
+    /// into a CPU cgroup of its own (`ecology-<pid>-supervisor`, beside the pools) with 8×
+    /// the default weight; the pools keep the default. When the host is saturated, the
+    /// supervisor's threads (the ledger every agent waits on) are served first and the
+    /// children, however many or busy, share the rest; against other processes on the
+    /// host the children together weigh what they always did.
+    static let supervisorCPUShares = 8192   // v1; the default is 1024
+    static let supervisorCPUWeight = 800    // v2; the default is 100
+    static var supervisorGroupName: String { "ecology-\(getpid())-supervisor" }
+    private static let boostLock = NSLock()
+    private nonisolated(unsafe) static var boosted = false
+
+    /// Moves this process into its boosted CPU cgroup, once; best effort (a host that
+    /// refuses keeps the default weights).
+    static func boostSupervisor(_ layout: CgroupLayout, own: [String: String]) {
+        boostLock.lock(); defer { boostLock.unlock() }
+        guard !boosted else { return }
+        boosted = true
+        switch layout.version {
+        case .v1:
+            guard let cpu = own["cpu"] else { return }
+            let dir = cpu + "/" + supervisorGroupName
+            guard mkdir(dir, 0o755) == 0 || errno == EEXIST else { return }
+            Posix.writeFile(dir + "/cpu.shares", String(supervisorCPUShares))
+            Posix.writeFile(dir + "/cgroup.procs", "0")
+        case .v2:
+            guard let unified = own["unified"] else { return }
+            let dir = unified + "/" + supervisorGroupName
+            guard mkdir(dir, 0o755) == 0 || errno == EEXIST else { return }
+            Posix.writeFile(dir + "/cpu.weight", String(supervisorCPUWeight))
+            Posix.writeFile(dir + "/cgroup.procs", "0")
+        case .none:
+            return
+        }
+    }
+
+    /// The directory pools belong in: this process's cgroup, or its parent once the
+    /// process sits in its boosted group.
+    static func poolParent(_ dir: String) -> String {
+        dir.hasSuffix("/" + supervisorGroupName) ? String(dir.dropLast(supervisorGroupName.count + 1)) : dir
+    }
 
     /// Creates the pool's parent directories; throws if the hierarchy is not writable.
     init(layout: CgroupLayout, pids: Int, cpuPercent: Int, register: @escaping (Int, [Int32]) throws -> Void) throws {
@@ -106,24 +140,25 @@ final class CgroupPool: @unchecked Sendable {
         case .none:
             throw SandboxError("no cgroup hierarchy")
         case .v1:
-            for (c, own) in layout.ownDirs {
+            for (c, dir) in layout.ownDirs {
+                let own = CgroupPool.poolParent(dir)
                 CgroupPool.removeStale(in: own)
                 let b = own + "/" + name
                 guard mkdir(b, 0o755) == 0 || errno == EEXIST else { throw SandboxError("mkdir \(b): \(Posix.errnoText)") }
                 bases[c] = b
             }
             if let m = bases["memory"] { Posix.writeFile(m + "/memory.use_hierarchy", "1") }
-            if let c = bases["cpu"] { Posix.writeFile(c + "/cpu.shares", String(CgroupPool.childrenCPUShares)) }
+            CgroupPool.boostSupervisor(layout, own: layout.ownDirs.mapValues(CgroupPool.poolParent))
         case .v2:
-            let own = layout.ownDirs["unified"]!
+            let own = CgroupPool.poolParent(layout.ownDirs["unified"]!)
             CgroupPool.removeStale(in: own)
             try CgroupPool.enableV2Controllers(own)
+            CgroupPool.boostSupervisor(layout, own: ["unified": own])
             let b = own + "/" + name
             guard mkdir(b, 0o755) == 0 || errno == EEXIST else { throw SandboxError("mkdir \(b): \(Posix.errnoText)") }
             let avail = (Posix.readFile(b + "/cgroup.controllers") ?? "").split(whereSeparator: \.isWhitespace)
             Posix.writeFile(b + "/cgroup.subtree_control", avail.filter { ["memory", "pids", "cpu"].contains($0) }
                                 .map { "+" + $0 }.joined(separator: " "))
-            Posix.writeFile(b + "/cpu.weight", String(CgroupPool.childrenCPUWeight))
             bases["unified"] = b
         }
         baseDirs = bases

@@ -25,9 +25,10 @@ final class CgroupPoolTests: XCTestCase {
         XCTAssertEqual(Set(indexes).count, 48, "two callers were handed the same slot: \(indexes.sorted())")
     }
 
-    /// All children together get a small CPU weight against the supervisor's threads, so
-    /// a crowd of busy agents cannot starve the ledger they all wait on.
-    func testChildrenShareALowCPUWeight() throws {
+    /// The supervisor runs in a CPU cgroup of its own with 8× the default weight, beside
+    /// (not above) the children's pools, so a crowd of busy agents cannot starve the ledger
+    /// they all wait on, while the children keep their usual weight against other processes.
+    func testSupervisorRunsInABoostedCPUGroupBesideThePools() throws {
         let layout = CgroupLayout.detect()
         guard layout.version != .none, getuid() == 0 else {
             throw XCTSkip("needs writable cgroups (root with cgroup v1 or v2); this host: \(layout.reason)")
@@ -37,14 +38,15 @@ final class CgroupPoolTests: XCTestCase {
             throw XCTSkip("cgroup hierarchy not writable here: \(error)")
         }
         defer { pool.destroy() }
-        if let cpu = pool.baseDirs["cpu"] {
-            XCTAssertEqual(try String(contentsOfFile: cpu + "/cpu.shares", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
-                           String(CgroupPool.childrenCPUShares))
-        } else if let unified = pool.baseDirs["unified"] {
-            XCTAssertEqual(try String(contentsOfFile: unified + "/cpu.weight", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
-                           String(CgroupPool.childrenCPUWeight))
-        } else {
-            throw XCTSkip("no cpu controller in this hierarchy")
-        }
+        let now = CgroupLayout.detect()
+        let key = layout.version == .v1 ? "cpu" : "unified"
+        let mine = try XCTUnwrap(now.ownDirs[key], "no \(key) hierarchy")
+        XCTAssertTrue(mine.hasSuffix("/" + CgroupPool.supervisorGroupName), "this process is in \(mine)")
+        let file = layout.version == .v1 ? "cpu.shares" : "cpu.weight"
+        let want = layout.version == .v1 ? CgroupPool.supervisorCPUShares : CgroupPool.supervisorCPUWeight
+        XCTAssertEqual(try String(contentsOfFile: mine + "/" + file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), String(want))
+        let base = try XCTUnwrap(pool.baseDirs[key])
+        XCTAssertFalse(base.hasPrefix(mine + "/"), "pools must not live inside the supervisor's group: \(base)")
+        XCTAssertEqual((base as NSString).deletingLastPathComponent, CgroupPool.poolParent(mine))
     }
 }
