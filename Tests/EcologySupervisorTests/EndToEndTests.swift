@@ -18,7 +18,7 @@ final class EndToEndTests: XCTestCase {
         let w = try SandboxWorld(config: c)
         let s = startSupervisor(w, entry: "agent_main.py", seed: 1)
         // Usually all kinds appear within ~7 s here; the margin is for slower or busy hosts
-        // (children run at a low CPU weight, so a loaded host slows the agents first).
+        // (the supervisor outranks the children for CPU, so a loaded host slows the agents first).
         let deadline = Date().addingTimeInterval(25)
         var counts: [String: Int64] = [:]
         while Date() < deadline {

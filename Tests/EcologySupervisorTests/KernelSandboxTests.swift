@@ -185,8 +185,8 @@ final class KernelSandboxTests: XCTestCase {
         let before = w.compute("alpha")
         try assertContained(w, "beta.spin", code: "def run():\n    while True:\n        pass\n", expect: .timeout)
         let e = try XCTUnwrap(w.events("invoke").first { $0.data["artifact_id"]?.stringValue == "beta.spin" })
-        // How much CPU a 1 s loop gets depends on the host's load (children run at a low CPU
-        // weight); what matters is that it is measured and charged, so the bound is loose.
+        // How much CPU a 1 s loop gets depends on the host's load (the supervisor outranks
+        // children); what matters is that it is measured and charged, so the bound is loose.
         let cpu = e.data["cpu_ms"]?.doubleValue ?? 0
         XCTAssertGreaterThan(cpu, 50, "the loop's CPU is measured")
         XCTAssertLessThanOrEqual(Double(w.compute("alpha")), Double(before) - cpu.rounded(.down), "and charged to the invoker")
