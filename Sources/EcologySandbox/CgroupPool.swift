@@ -103,22 +103,17 @@ final class CgroupPool: @unchecked Sendable {
         boostLock.lock(); defer { boostLock.unlock() }
         guard !boosted else { return }
         boosted = true
+        let (key, file, weight): (String, String, Int)
         switch layout.version {
-        case .v1:
-            guard let cpu = own["cpu"] else { return }
-            let dir = cpu + "/" + supervisorGroupName
-            guard mkdir(dir, 0o755) == 0 || errno == EEXIST else { return }
-            Posix.writeFile(dir + "/cpu.shares", String(supervisorCPUShares))
-            Posix.writeFile(dir + "/cgroup.procs", "0")
-        case .v2:
-            guard let unified = own["unified"] else { return }
-            let dir = unified + "/" + supervisorGroupName
-            guard mkdir(dir, 0o755) == 0 || errno == EEXIST else { return }
-            Posix.writeFile(dir + "/cpu.weight", String(supervisorCPUWeight))
-            Posix.writeFile(dir + "/cgroup.procs", "0")
-        case .none:
-            return
+        case .v1: (key, file, weight) = ("cpu", "cpu.shares", supervisorCPUShares)
+        case .v2: (key, file, weight) = ("unified", "cpu.weight", supervisorCPUWeight)
+        case .none: return
         }
+        guard let parent = own[key] else { return }
+        let dir = parent + "/" + supervisorGroupName
+        guard mkdir(dir, 0o755) == 0 || errno == EEXIST else { return }
+        Posix.writeFile(dir + "/" + file, String(weight))
+        Posix.writeFile(dir + "/cgroup.procs", "0")
     }
 
     /// The directory pools belong in: this process's cgroup, or its parent once the

@@ -4,15 +4,19 @@ import XCTest
 
 /// The slot pool hands every concurrent caller its own slot (own memory limit, own uid).
 final class CgroupPoolTests: XCTestCase {
-    func testConcurrentAcquiresGetDistinctSlots() throws {
+    /// A pool on this host's hierarchy; skips (saying why) where cgroups are not writable.
+    func makePool() throws -> (CgroupLayout, CgroupPool) {
         let layout = CgroupLayout.detect()
         guard layout.version != .none, getuid() == 0 else {
             throw XCTSkip("needs writable cgroups (root with cgroup v1 or v2); this host: \(layout.reason)")
         }
-        let pool: CgroupPool
-        do { pool = try CgroupPool(layout: layout, pids: 8, cpuPercent: 100, register: { _, _ in }) } catch {
+        do { return (layout, try CgroupPool(layout: layout, pids: 8, cpuPercent: 100, register: { _, _ in })) } catch {
             throw XCTSkip("cgroup hierarchy not writable here: \(error)")
         }
+    }
+
+    func testConcurrentAcquiresGetDistinctSlots() throws {
+        let (_, pool) = try makePool()
         defer { pool.destroy() }
         let lock = NSLock()
         var indexes: [Int] = []
@@ -29,14 +33,7 @@ final class CgroupPoolTests: XCTestCase {
     /// (not above) the children's pools, so a crowd of busy agents cannot starve the ledger
     /// they all wait on, while the children keep their usual weight against other processes.
     func testSupervisorRunsInABoostedCPUGroupBesideThePools() throws {
-        let layout = CgroupLayout.detect()
-        guard layout.version != .none, getuid() == 0 else {
-            throw XCTSkip("needs writable cgroups (root with cgroup v1 or v2); this host: \(layout.reason)")
-        }
-        let pool: CgroupPool
-        do { pool = try CgroupPool(layout: layout, pids: 8, cpuPercent: 100, register: { _, _ in }) } catch {
-            throw XCTSkip("cgroup hierarchy not writable here: \(error)")
-        }
+        let (layout, pool) = try makePool()
         defer { pool.destroy() }
         let now = CgroupLayout.detect()
         let key = layout.version == .v1 ? "cpu" : "unified"
