@@ -116,10 +116,21 @@ final class CgroupPool: @unchecked Sendable {
         Posix.writeFile(dir + "/cgroup.procs", "0")
     }
 
-    /// The directory pools belong in: this process's cgroup, or its parent once the
-    /// process sits in its boosted group.
+    /// The directory pools belong in: this process's cgroup, minus any boosted supervisor
+    /// groups it sits in: its own, or one it inherited from a supervisor that started it
+    /// (a CLI or test child). Pools and boosted groups always live side by side.
     static func poolParent(_ dir: String) -> String {
-        dir.hasSuffix("/" + supervisorGroupName) ? String(dir.dropLast(supervisorGroupName.count + 1)) : dir
+        var d = dir
+        while let last = d.split(separator: "/").last, isSupervisorGroup(last) {
+            d = String(d.dropLast(last.count + 1))
+        }
+        return d
+    }
+
+    /// `ecology-<pid>-supervisor`.
+    static func isSupervisorGroup(_ name: Substring) -> Bool {
+        guard name.hasPrefix("ecology-"), name.hasSuffix("-supervisor") else { return false }
+        return Int32(name.dropFirst("ecology-".count).dropLast("-supervisor".count)) != nil
     }
 
     /// Creates the pool's parent directories; throws if the hierarchy is not writable.
@@ -189,7 +200,9 @@ final class CgroupPool: @unchecked Sendable {
             guard let pid = Int32(n.dropFirst("ecology-".count).prefix { $0 != "-" }),
                   Glibc.kill(pid, 0) != 0, errno == ESRCH else { continue }
             let base = dir + "/" + n
-            for s in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] where s.hasPrefix("slot-") {
+            // Slots, and (in a supervisor group left by an older build) nested groups.
+            for s in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
+            where s.hasPrefix("slot-") || s.hasPrefix("ecology-") {
                 rmdir(base + "/" + s)
             }
             rmdir(base)

@@ -46,4 +46,14 @@ final class CgroupPoolTests: XCTestCase {
         XCTAssertFalse(base.hasPrefix(mine + "/"), "pools must not live inside the supervisor's group: \(base)")
         XCTAssertEqual((base as NSString).deletingLastPathComponent, CgroupPool.poolParent(mine))
     }
+
+    /// A supervisor started by another (a CLI or test child) inherits the parent's boosted
+    /// group; its pools and its own group must still go beside, never inside, it.
+    func testPoolsNeverNestInsideABoostedGroup() {
+        XCTAssertEqual(CgroupPool.poolParent("/sys/fs/cgroup/cpu/ecology-12-supervisor"), "/sys/fs/cgroup/cpu")
+        XCTAssertEqual(CgroupPool.poolParent("/sys/fs/cgroup/cpu/ecology-12-supervisor/ecology-34-supervisor"), "/sys/fs/cgroup/cpu")
+        XCTAssertEqual(CgroupPool.poolParent("/a/b"), "/a/b")
+        XCTAssertEqual(CgroupPool.poolParent("/a/ecology-x-supervisor"), "/a/ecology-x-supervisor", "only pid-named groups")
+        XCTAssertEqual(CgroupPool.poolParent("/a/ecology-12-3"), "/a/ecology-12-3", "a pool is not a supervisor group")
+    }
 }
