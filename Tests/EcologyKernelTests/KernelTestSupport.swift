@@ -1,12 +1,13 @@
 import EcologyCore
 @testable import EcologyKernel
 import EcologyStore
+import EcologyTestSupport
 import Foundation
 import GRDB
 import XCTest
 
 /// A world in a temporary directory on a virtual clock, bootstrapped with the five default agents.
-final class TestWorld {
+final class TestWorld: KernelWorld {
     let directory: URL
     let clock: VirtualClock
     let database: WorldDatabase
@@ -26,16 +27,6 @@ final class TestWorld {
     deinit { try? FileManager.default.removeItem(at: directory) }
 
     // MARK: acting
-
-    @discardableResult
-    func act(_ who: String, _ action: String, _ params: JSONValue) -> Envelope {
-        kernel.handle(action: action, params: params, context: .principal(who))
-    }
-
-    @discardableResult
-    func invoke(_ who: String, _ artifact: String, _ method: String, _ args: [JSONValue] = []) -> Envelope {
-        kernel.invoke(artifact, method: method, args: args, context: .principal(who))
-    }
 
     @discardableResult
     func write(_ who: String, _ id: String, _ fields: [String: JSONValue] = [:]) -> Envelope {

@@ -3,6 +3,7 @@ import EcologyCore
 import EcologyLLM
 import EcologySandbox
 import EcologyStore
+import EcologyTestSupport
 @testable import EcologySupervisor
 import Foundation
 #if canImport(Glibc)
@@ -93,7 +94,7 @@ enum Step {
 }
 
 /// A world on disk, on the system clock, running user code in the real sandbox.
-final class SandboxWorld {
+final class SandboxWorld: KernelWorld {
     let directory: URL
     let database: WorldDatabase
     let kernel: Kernel
@@ -113,16 +114,6 @@ final class SandboxWorld {
     deinit { try? FileManager.default.removeItem(at: directory) }
 
     var config: WorldConfig { kernel.config }
-
-    @discardableResult
-    func act(_ who: String, _ action: String, _ params: JSONValue) -> Envelope {
-        kernel.handle(action: action, params: params, context: .principal(who))
-    }
-
-    @discardableResult
-    func invoke(_ who: String, _ artifact: String, _ method: String, _ args: [JSONValue] = []) -> Envelope {
-        kernel.invoke(artifact, method: method, args: args, context: .principal(who))
-    }
 
     /// Writes a Python tool with one method `method` taking the required arguments `params` (any type), in order.
     @discardableResult
