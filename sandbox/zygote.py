@@ -8,7 +8,7 @@ need, and forks one child per `spawn` request. Each child finishes its own setup
 seccomp last) and then runs the runner or an entry script on the socket it was handed.
 
 Control records (one JSON object per SEQPACKET record; docs/PROTOCOL.md):
-  supervisor -> zygote: init, slot (+ cgroup.procs fds), spawn (+ child socket fd), kill
+  supervisor -> zygote: init, spawn (+ child socket fd, + its slot's cgroup.procs fds), kill
   zygote -> supervisor: ready, spawned, exited, error
 """
 import _signal
@@ -111,7 +111,6 @@ class Zygote:
         self.layers = {}
         self.warnings = []
         self.filters = {}
-        self.slots = {}
         self.children = {}  # pid -> (id, report page index)
         self.by_id = {}
         self.env = {}
@@ -299,14 +298,11 @@ class Zygote:
         msg = DECODER.raw_decode(data.decode())[0]
         t = msg.get("type")
         if t == "spawn":
-            self.spawn(msg, fds[0] if fds else None)
+            # The zygote keeps no descriptor beyond the spawn: every fork copies its whole fd
+            # table and every child closes it again.
+            self.spawn(msg, fds)
             for fd in fds:
                 os.close(fd)
-        elif t == "slot":
-            old = self.slots.pop(msg["slot"], [])
-            for fd in old:
-                os.close(fd)
-            self.slots[msg["slot"]] = fds
         elif t == "kill":
             pid = self.by_id.get(msg["id"])
             if pid is not None:
@@ -327,11 +323,18 @@ class Zygote:
                 pass
         os._exit(0)
 
-    def spawn(self, msg, sock_fd):
+    def spawn(self, msg, fds):
+        """fds: the child's socket, then its cgroup slot's `cgroup.procs` files (`cgroup_fds` of them)."""
         cid = msg.get("id")
-        if type(cid) is not int or sock_fd is None or msg.get("kind") not in self.filters:
+        if type(cid) is not int or not fds or msg.get("kind") not in self.filters:
             self.send({"type": "error", "id": cid, "message": "spawn needs an integer id, a socket and a known kind"})
             return
+        if msg.get("cgroup_fds", 0) != len(fds) - 1:
+            # A short SCM_RIGHTS list would start the child outside its cgroup: refuse.
+            self.send({"type": "error", "id": cid, "message": "spawn carried %d cgroup.procs fds, expected %r"
+                       % (len(fds) - 1, msg.get("cgroup_fds", 0))})
+            return
+        sock_fd, procs = fds[0], fds[1:]
         if not self.free_reports:
             self.send({"type": "error", "id": cid, "message": "too many live children (%d)" % REPORT_PAGES})
             return
@@ -345,7 +348,7 @@ class Zygote:
             self.send({"type": "error", "id": cid, "message": "fork failed: %s" % e})
             return
         if pid == 0:
-            child_main(self, msg, sock_fd, page)
+            child_main(self, msg, sock_fd, procs, page)
         self.children[pid] = (cid, page)
         self.by_id[cid] = pid
         # Records of integers are formatted directly: json.dumps would touch (copy) far more pages.
@@ -385,10 +388,10 @@ class Zygote:
             self.ctrl.send(out + b"}")
 
 
-def child_main(z, msg, sock_fd, page):
+def child_main(z, msg, sock_fd, procs, page):
     """In the forked child: finish the sandbox, then run. Never returns."""
     try:
-        setup_child(z, msg, sock_fd, page)
+        setup_child(z, msg, sock_fd, procs, page)
     except BaseException as e:  # report the failed layer on the socket, then die
         try:
             wire.send({"type": "result", "id": 0, "response": {"ok": False, "error": {
@@ -413,7 +416,7 @@ def child_main(z, msg, sock_fd, page):
     os._exit(code)
 
 
-def setup_child(z, msg, sock_fd, page):
+def setup_child(z, msg, sock_fd, procs, page):
     # The socket goes to fd 3 first (replacing this process's copy of the control socket),
     # so that even a failed setup reports on the child's own socket.
     if sock_fd != 3:
@@ -429,7 +432,6 @@ def setup_child(z, msg, sock_fd, page):
     if page < REPORT_PAGES - 1:
         check(libc.munmap(z.reports_addr + (page + 1) * PAGE, (REPORT_PAGES - 1 - page) * PAGE), "munmap reports")
     kind = msg["kind"]
-    slot = msg.get("slot")
     # Namespaces: a private mount namespace with a fresh size-capped /tmp.
     if z.layers.get("mount"):
         check(libc.unshare(CLONE_NEWNS), "unshare(mount)")
@@ -437,8 +439,9 @@ def setup_child(z, msg, sock_fd, page):
         if tmp_bytes > 0:
             mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                   "size=%d,mode=1777,nr_inodes=4096" % tmp_bytes)
-    # cgroup: the supervisor passed this slot's cgroup.procs fds; "0" means "me".
-    for fd in z.slots.get(slot, []) if slot is not None else []:
+    # cgroup: the supervisor passed this slot's cgroup.procs fds with the spawn; "0" means
+    # "me". They are closed with everything else below.
+    for fd in procs:
         os.write(fd, b"0")
     os.setsid()
     libc.prctl(PR_SET_PDEATHSIG, _signal.SIGKILL, 0, 0, 0)

@@ -90,8 +90,7 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         } else if layout.version != .none {
             let art = policies[.artifact]!.cgroup
             do {
-                pool = try CgroupPool(layout: layout, pids: art.pids, cpuPercent: art.cpuPercent,
-                                      register: { [z] i, fds in try z.registerSlot(i, fds: fds) })
+                pool = try CgroupPool(layout: layout, pids: art.pids, cpuPercent: art.cpuPercent)
             } catch {
                 warnings.append("cgroups: \(error) — limits fall back to rlimits")
                 layout = CgroupLayout(version: .none, ownDirs: [:], reason: "\(layout.reason), not writable: \(error)")
@@ -142,8 +141,6 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         logger.error("zygote died; restarting it")
         let z = try Zygote(zygoteOptions)
         zygote = z
-        pool?.register = { [z] i, fds in try z.registerSlot(i, fds: fds) }
-        try pool?.reregisterAll()
         return z
     }
 
@@ -176,7 +173,9 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
     private func spawn(_ kind: ChildKind, policy: SandboxPolicy, lease: Lease, memoryBytes: Int64, cpuSeconds: Int?,
                        entry: String?, socket: Int32) throws -> (Zygote, ChildTicket) {
         let z = try currentZygote()
-        let t = try z.spawn(kind: kind, slot: lease.cgroup?.index, uid: policy.uidBase + UInt32(lease.index),
+        let procs = try lease.cgroup.map { try pool!.openProcs($0) } ?? []
+        defer { procs.forEach { close($0) } }
+        let t = try z.spawn(kind: kind, cgroupProcs: procs, uid: policy.uidBase + UInt32(lease.index),
                             gid: policy.gid, rlimits: rlimits(policy, memoryBytes: memoryBytes, cpuSeconds: cpuSeconds),
                             tmpBytes: policy.filesystem.tmpBytes, entry: entry, socket: socket)
         return (z, t)

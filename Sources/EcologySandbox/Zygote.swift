@@ -174,8 +174,10 @@ final class Zygote: @unchecked Sendable {
     var isAlive: Bool { lock.lock(); defer { lock.unlock() }; return dead == nil }
 
     /// Asks the zygote to fork a child that runs as `kind` on `socket` (the child's end,
-    /// which the caller closes afterwards).
-    func spawn(kind: ChildKind, slot: Int?, uid: UInt32, gid: UInt32, rlimits: [String: Int64], tmpBytes: Int64,
+    /// which the caller closes afterwards). The child attaches itself to its cgroup slot by
+    /// writing "0" to each of `cgroupProcs` (that slot's `cgroup.procs` files, which the
+    /// caller also closes afterwards).
+    func spawn(kind: ChildKind, cgroupProcs: [Int32], uid: UInt32, gid: UInt32, rlimits: [String: Int64], tmpBytes: Int64,
                entry: String?, socket: Int32) throws -> ChildTicket {
         lock.lock()
         if let dead { lock.unlock(); throw SandboxError("zygote is gone: \(dead)") }
@@ -187,20 +189,13 @@ final class Zygote: @unchecked Sendable {
             "type": "spawn", "id": .int(id), "kind": .string(kind.rawValue), "uid": .int(Int64(uid)),
             "gid": .int(Int64(gid)), "rlimits": .object(rlimits.mapValues(JSONValue.int)), "tmp_bytes": .int(tmpBytes),
         ]
-        if let slot { msg["slot"] = .int(Int64(slot)) }
+        if !cgroupProcs.isEmpty { msg["cgroup_fds"] = .int(Int64(cgroupProcs.count)) }
         if let entry { msg["entry"] = .string(entry) }
-        guard send(JSONCodec.encode(.object(msg)), fds: [socket]) else {
+        guard send(JSONCodec.encode(.object(msg)), fds: [socket] + cgroupProcs) else {
             lock.lock(); tickets[id] = nil; lock.unlock()
             throw SandboxError("zygote control socket: \(Posix.errnoText)")
         }
         return ticket
-    }
-
-    /// Hands the zygote the cgroup.procs files of a slot; children write "0" to attach.
-    func registerSlot(_ slot: Int, fds: [Int32]) throws {
-        guard send(JSONCodec.encode(["type": "slot", "slot": .int(Int64(slot))]), fds: fds) else {
-            throw SandboxError("zygote control socket: \(Posix.errnoText)")
-        }
     }
 
     /// SIGKILL from the zygote, the child's parent: no pid-reuse race.

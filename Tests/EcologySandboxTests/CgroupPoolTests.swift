@@ -1,4 +1,5 @@
 @testable import EcologySandbox
+import EcologyCore
 import Foundation
 import XCTest
 
@@ -10,7 +11,7 @@ final class CgroupPoolTests: XCTestCase {
         guard layout.version != .none, getuid() == 0 else {
             throw XCTSkip("needs writable cgroups (root with cgroup v1 or v2); this host: \(layout.reason)")
         }
-        do { return (layout, try CgroupPool(layout: layout, pids: 8, cpuPercent: 100, register: { _, _ in })) } catch {
+        do { return (layout, try CgroupPool(layout: layout, pids: 8, cpuPercent: 100)) } catch {
             throw XCTSkip("cgroup hierarchy not writable here: \(error)")
         }
     }
@@ -55,5 +56,48 @@ final class CgroupPoolTests: XCTestCase {
         XCTAssertEqual(CgroupPool.poolParent("/a/b"), "/a/b")
         XCTAssertEqual(CgroupPool.poolParent("/a/ecology-x-supervisor"), "/a/ecology-x-supervisor", "only pid-named groups")
         XCTAssertEqual(CgroupPool.poolParent("/a/ecology-12-3"), "/a/ecology-12-3", "a pool is not a supervisor group")
+    }
+}
+
+/// The zygote holds no cgroup descriptors between spawns: every fork copies the zygote's
+/// whole descriptor table and every child closes it again, so descriptors kept per slot
+/// (five per slot on v1) made every spawn's cost grow with the number of agents.
+final class ZygoteDescriptorTests: XCTestCase {
+    func testZygoteKeepsNoSlotDescriptorsBetweenSpawns() throws {
+        let e = try SandboxedExecutor(config: WorldConfig(), options: .init(warmChildren: 0))
+        defer { e.shutdown() }
+        guard e.layers.cgroup != .none else { throw XCTSkip("needs cgroups (root): \(e.layers.cgroupDetail)") }
+        // Eight overlapping executions occupy eight distinct slots.
+        let ok = FreshChildTests.Results()
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            let o = e.execute(request("import time\ndef run():\n    time.sleep(0.3)\n    return 1\n"), kernelCalls: noCalls)
+            ok.add("1", (try? o.result.get())?.intValue.map { String($0) }, "\(o.result)")
+        }
+        for (want, got, result) in ok.all { XCTAssertEqual(got, want, result) }
+        let zygotes = descendants(of: getpid()).filter { pid in
+            (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?.contains("zygote.py") == true
+        }
+        XCTAssertFalse(zygotes.isEmpty, "no zygote process found below the test process")
+        for z in zygotes {
+            let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(z)/fd")) ?? []
+            let cgroupFDs = fds.filter {
+                ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(z)/fd/\($0)")) ?? "").hasSuffix("cgroup.procs")
+            }
+            XCTAssertEqual(cgroupFDs.count, 0, "zygote \(z) holds \(cgroupFDs.count) cgroup.procs descriptors (of \(fds.count))")
+            XCTAssertLessThan(fds.count, 16, "zygote \(z) holds \(fds.count) descriptors")
+        }
+    }
+
+    /// Every process below `root` (children of children), from /proc/<pid>/task/*/children.
+    func descendants(of root: Int32) -> [Int32] {
+        var out: [Int32] = [], queue = [root]
+        while let p = queue.popLast() {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(p)/task")) ?? []
+            for t in tasks {
+                let kids = (try? String(contentsOfFile: "/proc/\(p)/task/\(t)/children", encoding: .utf8)) ?? ""
+                for k in kids.split(separator: " ").compactMap({ Int32($0) }) { out.append(k); queue.append(k) }
+            }
+        }
+        return out
     }
 }
