@@ -3,9 +3,11 @@
   {"type":"echo","id":N,"value":V} -> {"type":"echo","id":N,"value":V}
   {"type":"burn","id":N,"seconds":S} -> burns S CPU seconds, then {"type":"burned","id":N}
   {"type":"socket","id":N} -> tries to open a network socket (the sandbox kills it)
+  {"type":"modules","id":N} -> {"type":"modules","id":N,"value":[names in sys.modules]}
 Exits 0 when the supervisor closes the socket.
 """
 import socket
+import sys
 import time
 
 import wire
@@ -23,6 +25,8 @@ while True:
         while time.process_time() - start < float(msg.get("seconds", 0)):
             pass
         wire.send({"type": "burned", "id": msg.get("id")})
+    elif t == "modules":
+        wire.send({"type": "modules", "id": msg.get("id"), "value": sorted(sys.modules)})
     elif t == "socket":
         socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         wire.send({"type": "error", "id": msg.get("id"), "value": "socket was allowed"})

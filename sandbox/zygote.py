@@ -25,15 +25,8 @@ import struct
 import sys
 import traceback
 
-# Preloaded for user code: imported once here, free in every child. Every child also
-# inherits (in its RSS, and in the page tables each fork copies and each exit tears down)
-# all the memory a preload keeps resident, so rarely used heavy modules are left to the
-# children that import them: dataclasses (with inspect, ast, dis, tokenize) kept 0.8 MB
-# resident in every child for ~11 ms saved in the few that import it.
-import collections, datetime, decimal, fractions, functools, hashlib, heapq, io, itertools  # noqa: E401,F401
-import math, operator, random, re, statistics, string, textwrap, time, typing  # noqa: E401,F401
 import resource  # noqa: E402
-import bisect, copy, enum, base64 as _b64, runpy  # noqa: E401,F401
+import runpy  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -78,6 +71,29 @@ def check(rc, what):
 def mount(src, target, fstype, flags, data=None):
     enc = lambda s: s.encode() if s is not None else None  # noqa: E731
     check(libc.mount(enc(src), enc(target), enc(fstype), flags, enc(data)), "mount %s" % target)
+
+
+def preload(profile):
+    """Imports, once here, what the children of this zygote will use: free in every child.
+
+    Every child also inherits (in its RSS, and in the page tables each fork copies and each
+    exit tears down) all the memory a preload keeps resident, so each profile preloads only
+    what its children use. "user_code" (the zygote of artifact and contract executions):
+    the standard modules tools commonly import; rarely used heavy ones are left to the
+    children that import them (dataclasses, with inspect, ast, dis and tokenize, kept 0.8 MB
+    resident in every child for ~11 ms saved in the few that import it). "agent" (the
+    zygote of agent children, which run the agent runtime, not user code): only what the
+    runtime imports; the user-code set (hashlib with libcrypto, decimal, statistics,
+    typing, ...) would add about 1 MB to every agent's RSS for nothing.
+    """
+    if profile == "agent":
+        # pkgutil (with re, typing, enum, weakref): runpy.run_path imports it to start the
+        # entry script; imported here, its pages are shared instead of private to each agent.
+        import pkgutil, random  # noqa: E401,F401
+        return
+    import collections, datetime, decimal, fractions, functools, hashlib, heapq, io, itertools  # noqa: E401,F401
+    import math, operator, random, re, statistics, string, textwrap, time, typing  # noqa: E401,F401
+    import bisect, copy, enum  # noqa: E401,F401
 
 
 class SockFprog(ctypes.Structure):
@@ -132,6 +148,7 @@ class Zygote:
     def init(self):
         data = self.ctrl.recv(1 << 20)
         cfg = json.loads(data)
+        preload(cfg.get("preload", "user_code"))
         self.env = cfg.get("env", {})
         for kind, b64 in cfg["filters"].items():
             raw = base64.b64decode(b64)

@@ -51,7 +51,11 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
     let logger = Logger(label: "ecology.sandbox")
     private let zygoteOptions: Zygote.Options
     private let lock = NSLock()
+    /// Forks artifact and contract executions (preloads what tools import).
     private var zygote: Zygote
+    /// Forks agent children; started with the first agent. A zygote of its own because an
+    /// agent's RSS carries everything its zygote preloaded, and agents never run user code.
+    private var agentZygote: Zygote?
     private let pool: CgroupPool?
     private var freeIndexes: [Int] = []
     private var nextIndex = 0
@@ -113,7 +117,7 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         lock.lock()
         if closed { lock.unlock(); return }
         closed = true
-        let z = zygote
+        let z = zygote, za = agentZygote
         lock.unlock()
         refillQueue.sync {}  // a refill in progress sees `closed` and discards what it forked
         lock.lock()
@@ -124,6 +128,7 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         for w in idle { discard(w) }
         for w in idle { _ = w.ticket.waitExit(until: Posix.now() + 1) }
         z.shutdown()
+        za?.shutdown()
         pool?.destroy()
     }
 
@@ -134,9 +139,19 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         let cgroup: CgroupPool.Slot?
     }
 
-    private func currentZygote() throws -> Zygote {
+    /// The live zygote that forks children of `kind`, (re)started if it is gone.
+    private func currentZygote(for kind: ChildKind) throws -> Zygote {
         lock.lock(); defer { lock.unlock() }
         if closed { throw SandboxError("executor is shut down") }
+        if kind == .agent {
+            if let z = agentZygote, z.isAlive { return z }
+            if agentZygote != nil { logger.error("agent zygote died; restarting it") }
+            var options = zygoteOptions
+            options.preload = .agent
+            let z = try Zygote(options)
+            agentZygote = z
+            return z
+        }
         if zygote.isAlive { return zygote }
         logger.error("zygote died; restarting it")
         let z = try Zygote(zygoteOptions)
@@ -172,7 +187,7 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
 
     private func spawn(_ kind: ChildKind, policy: SandboxPolicy, lease: Lease, memoryBytes: Int64, cpuSeconds: Int?,
                        entry: String?, socket: Int32) throws -> (Zygote, ChildTicket) {
-        let z = try currentZygote()
+        let z = try currentZygote(for: kind)
         let procs = try lease.cgroup.map { try pool!.openProcs($0) } ?? []
         defer { procs.forEach { close($0) } }
         let t = try z.spawn(kind: kind, cgroupProcs: procs, uid: policy.uidBase + UInt32(lease.index),

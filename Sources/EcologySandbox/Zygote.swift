@@ -86,6 +86,16 @@ final class Zygote: @unchecked Sendable {
         var filters: [ChildKind: [UInt8]]
         var environment: [String: String]
         var namespaces: SandboxPolicy.Namespaces
+        var preload: Preload = .userCode
+    }
+
+    /// What the zygote imports before forking (`preload` in `sandbox/zygote.py`): every
+    /// child inherits it for free, and also carries it in its RSS.
+    enum Preload: String {
+        /// The standard modules tools commonly import: for artifact and contract executions.
+        case userCode = "user_code"
+        /// Only what the agent runtime imports: for long-lived agent children.
+        case agent
     }
 
     let processID: pid_t
@@ -147,6 +157,7 @@ final class Zygote: @unchecked Sendable {
         let ns = options.namespaces
         let initMsg: JSONValue = [
             "type": "init", "filters": filters, "sandbox_dir": .string(options.sandboxDir),
+            "preload": .string(options.preload.rawValue),
             "env": .object(options.environment.mapValues(JSONValue.string)),
             "namespaces": ["net": .bool(ns.net), "pid": .bool(ns.pid), "mount": .bool(ns.mount),
                            "ipc": .bool(ns.ipc), "uts": .bool(ns.uts)],

@@ -84,6 +84,31 @@ final class ExecutorResourceTests: XCTestCase {
         assertStillServes()
     }
 
+    /// Agent children come from a zygote of their own that preloads only what the agent
+    /// runtime uses: the user-code preloads (hashlib with libcrypto, decimal, statistics, ...)
+    /// would sit in every agent's RSS. Tool executions still find them preloaded.
+    func testAgentChildrenDoNotCarryTheToolPreloads() throws {
+        let agent = try Shared.executor.spawnAgent(entry: "echo_agent.py")
+        defer { _ = agent.stop(grace: 1) }
+        XCTAssertTrue(Posix.sendAll(agent.socket, Frame.encode(["type": "modules", "id": 1]), deadline: Posix.now() + 5))
+        var decoder = FrameDecoder()
+        var buf = [UInt8](repeating: 0, count: 65_536)
+        var reply: JSONValue?
+        while reply == nil, Posix.poll(agent.socket, events: Int16(POLLIN), deadline: Posix.now() + 5) != 0 {
+            let n = buf.withUnsafeMutableBytes { recv(agent.socket, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { break }
+            decoder.append(buf[0..<n])
+            reply = try decoder.next()
+        }
+        let modules = Set(reply?["value"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        XCTAssertTrue(modules.contains("wire"), "no module list from the agent: \(String(describing: reply))")
+        for heavy in ["hashlib", "_hashlib", "decimal", "statistics", "fractions"] {
+            XCTAssertFalse(modules.contains(heavy), "an agent child carries the tool preload \(heavy)")
+        }
+        let tool = Shared.executor.execute(request("import sys\ndef run():\n    return 'hashlib' in sys.modules\n"), kernelCalls: noCalls)
+        XCTAssertEqual(try? tool.result.get(), .bool(true), "tool children lost their preloads: \(tool.result)")
+    }
+
     func testAgentStopAndKill() throws {
         let a = try Shared.executor.spawnAgent(entry: "echo_agent.py")
         let e = a.stop(grace: 2)
