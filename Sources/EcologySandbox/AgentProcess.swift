@@ -77,16 +77,34 @@ public final class AgentProcess: @unchecked Sendable {
         return kill()
     }
 
+    /// Like `stop`, without waiting: closes the socket now and kills the child `grace`
+    /// seconds later if it is still running. Whoever owns the handle still reaps it
+    /// (`waitExit`, `stop` or `kill`). For stopping many agents at once: a blocked thread
+    /// per stop would queue thousands of stops behind the dispatch pool's thread limit.
+    public func requestStop(grace: Double) {
+        lock.lock()
+        if !finished { Glibc.shutdown(socket, Int32(SHUT_RDWR)) }
+        lock.unlock()
+        DispatchQueue.global().asyncAfter(deadline: .now() + grace) { [self] in signalKill() }
+    }
+
     /// SIGKILL (thawing first, so a frozen child can die), then reaps.
     @discardableResult
     public func kill() -> ChildExit? {
-        if ticket.currentExit == nil {
-            _ = executor.setFrozen(lease, false)
-            zygote.kill(ticket)
-        }
+        signalKill()
         let e = ticket.waitExit(until: Posix.now() + 5)
         finish()
         return e
+    }
+
+    /// Thaws and SIGKILLs the child unless it has ended. Under the lock, so the slot cannot
+    /// have been released (and handed to another agent, whose freezer state this would
+    /// change) in between.
+    private func signalKill() {
+        lock.lock(); defer { lock.unlock() }
+        guard !finished, ticket.currentExit == nil else { return }
+        _ = executor.setFrozen(lease, false)
+        zygote.kill(ticket)
     }
 
     private func finish() {

@@ -14,11 +14,17 @@ final class AgentSession: @unchecked Sendable {
     let agentID: String
     let configVersion: Int64
     private let config: JSONValue
-    private unowned let supervisor: Supervisor
+    /// Strong on purpose: the session's thread uses the supervisor until it ends, and a stop
+    /// that outlasts `Supervisor.stopAll`'s deadline (thousands of agents on a saturated host)
+    /// must not leave it reading a freed supervisor. The cycle ends when the session does
+    /// (`Supervisor.sessionEnded` drops it).
+    private let supervisor: Supervisor
     private let lock = NSLock()
     private var _status: Status = .starting
     private var process: AgentProcess?
     private var stopRequested = false
+    /// How long a stopping child may take to exit after its socket closes (`requestStop`).
+    private var stopGrace = 0.5
     private var sleeper: Sleeper?
     private(set) var chargedCPUMicros: Int64 = 0
     private var pendingActions: Int64 = 0
@@ -140,13 +146,14 @@ final class AgentSession: @unchecked Sendable {
 
     /// Asks the session to end: wakes a sleep, closes the socket (EOF), kills after the grace period.
     func requestStop(grace: Double) {
-        lock.lock(); stopRequested = true; let p = process; let s = sleeper; lock.unlock()
+        lock.lock(); stopRequested = true; stopGrace = grace; let p = process; let s = sleeper; lock.unlock()
         s?.wokeBy = ["woke_by": "stop"]; s?.semaphore.signal()
-        if let p { DispatchQueue.global().async { _ = p.stop(grace: grace) } }
+        p?.requestStop(grace: grace)
     }
 
     private func finish(_ proc: AgentProcess, crash: String?) -> String? {
-        let exit = proc.exit == nil ? proc.stop(grace: 0.5) : proc.exit
+        lock.lock(); let grace = stopGrace; lock.unlock()
+        let exit = proc.exit == nil ? proc.stop(grace: grace) : proc.exit
         chargeCPU(final: exit?.cpuMicros)
         lock.lock(); process = nil; lock.unlock()
         try? supervisor.kernel.recordEvent("agent_stopped", principal: agentID,

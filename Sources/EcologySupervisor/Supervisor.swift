@@ -43,7 +43,6 @@ public final class Supervisor: @unchecked Sendable {
     private var actionCount: Int64 = 0
     private var llmMicrodollars: Int64 = 0
     private var lastSeq: Int64 = 0
-    private var threads: [Thread] = []
 
     public init(kernel: Kernel, executor: SandboxedExecutor, gateway: LLMGateway?, options: Options = Options()) {
         self.kernel = kernel; self.executor = executor; self.gateway = gateway; self.options = options
@@ -149,7 +148,6 @@ public final class Supervisor: @unchecked Sendable {
         }
         thread.name = "agent-\(id)"
         thread.stackSize = 512 * 1024
-        lock.lock(); threads.append(thread); lock.unlock()
         thread.start()
     }
 

@@ -83,6 +83,35 @@ final class SupervisionTests: XCTestCase {
 
     /// A child that dies while its agent sleeps (OOM killer, an operator's kill) is a crash
     /// like any other: noticed at once, not when the sleep would have ended.
+    /// A session still inside a long kernel call when `stopAll`'s deadline passes keeps its
+    /// supervisor alive until it ends. (It held the supervisor unowned: with 3,200 agents on
+    /// a saturated host the stop outlasted the deadline, the bench released the supervisor,
+    /// and the next session to finish crashed the process.)
+    func testSessionOutlivingStopAllKeepsItsSupervisor() throws {
+        var c = WorldConfig.test(agents: [.scripted("alpha", [Step.invoke("beta.slow", "run", [])]), .scripted("beta")])
+        c.limits.invokeTimeoutSeconds = 15
+        c.supervisor.shutdownTimeoutSeconds = 0.1
+        let w = try SandboxWorld(config: c)
+        try XCTUnwrapOK(w.act("beta", "write", ["artifact_id": "beta.slow", "executable": true,
+                                               "code": "import time\ndef run():\n    time.sleep(10)\n    return 1\n",
+                                               "interface": ["tools": [["name": "run", "description": "sleeps 10 s",
+                                                                        "inputSchema": ["type": "object"]]]]]))
+        weak var released: Supervisor?
+        do {
+            var options = Supervisor.Options()
+            options.agentEntry = "tests/agents/scripted_agent.py"
+            let supervisor = Supervisor(kernel: w.kernel, executor: w.executor, gateway: nil, options: options)
+            released = supervisor
+            let started = Date()
+            // Alpha is inside its 10 s invoke after 2 s; stopAll gives up 0.1 + 6 s later.
+            supervisor.run(shouldStop: { Date().timeIntervalSince(started) > 2 })
+            XCTAssertGreaterThan(supervisor.sessionCount, 0, "the invoke ended before stopAll gave up: the test proves nothing")
+        }
+        XCTAssertNotNil(released, "the supervisor was freed while a session still runs on it")
+        waitUntil("the last session to end and release the supervisor", timeout: 15) { released == nil }
+        w.assertInvariants()
+    }
+
     func testChildKilledDuringALongSleepIsRestarted() throws {
         let w = try SandboxWorld(config: .test(agents: [.scripted("alpha"), .scripted("beta")]))
         let s = startSupervisor(w)
