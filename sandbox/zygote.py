@@ -402,7 +402,10 @@ class Zygote:
                 out += b',"exit_code":%d' % os.WEXITSTATUS(status)
             if magic == VIOLATION_MAGIC:
                 out += b',"syscall":%d' % nr
-            self.ctrl.send(out + b"}")
+            try:
+                self.ctrl.send(out + b"}")
+            except (BrokenPipeError, ConnectionResetError):
+                self.shutdown()  # the supervisor is gone: nobody is left to report to
 
 
 def child_main(z, msg, sock_fd, procs, page):
