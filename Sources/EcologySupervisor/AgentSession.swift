@@ -70,8 +70,10 @@ final class AgentSession: @unchecked Sendable {
             "structured_output": .string(kernel.config.llm.structuredOutput),
         ])
         set(.running)
-        try? kernel.updateAgentState(agentID, status: "running")
-        try? kernel.recordEvent("agent_started", principal: agentID, ["pid": .int(Int64(proc.pid)), "version": .int(configVersion)])
+        supervisor.recording("the start of \(agentID)") {
+            try kernel.updateAgentState(agentID, status: "running")
+            try kernel.recordEvent("agent_started", principal: agentID, ["pid": .int(Int64(proc.pid)), "version": .int(configVersion)])
+        }
         guard channel.send(start) else { return finish(proc, crash: "socket closed before start") }
         while true {
             if isStopRequested { return finish(proc, crash: nil) }
@@ -96,7 +98,9 @@ final class AgentSession: @unchecked Sendable {
         let kernel = supervisor.kernel
         switch frame["type"]?.stringValue {
         case "trace":
-            try? kernel.recordTrace(agent: agentID, kind: frame["kind"]?.stringValue ?? "note", frame["data"] ?? .null)
+            supervisor.recording("a trace of \(agentID)") {
+                try kernel.recordTrace(agent: agentID, kind: frame["kind"]?.stringValue ?? "note", frame["data"] ?? .null)
+            }
             return nil
         case "call":
             guard let id = frame["id"]?.intValue, let action = frame["action"]?.stringValue else {
@@ -130,7 +134,7 @@ final class AgentSession: @unchecked Sendable {
         // of an agent's sleeps and would double the event log's write load.
         let logged = condition.waitsForEvent || condition.balanceResource != nil
             || (condition.deadlineMicros ?? 0) - kernel.clock.nowMicros() >= 1_000_000
-        if logged { try? kernel.recordEvent("agent_sleeping", principal: agentID, params) }
+        if logged { supervisor.recording("agent_sleeping of \(agentID)") { try kernel.recordEvent("agent_sleeping", principal: agentID, params) } }
         while s.semaphore.wait(timeout: .now() + 0.5) == .timedOut {
             if isStopRequested { s.wokeBy = ["woke_by": "stop"]; break }
             // A child that died asleep (OOM killer, a kill from outside) is a crash to handle now, not when the sleep ends.
@@ -138,7 +142,7 @@ final class AgentSession: @unchecked Sendable {
         }
         lock.lock(); sleeper = nil; if _status == .sleeping { _status = .running }; lock.unlock()
         let woke = s.wokeBy ?? ["woke_by": "stop"]
-        if logged { try? kernel.recordEvent("agent_woke", principal: agentID, woke) }
+        if logged { supervisor.recording("agent_woke of \(agentID)") { try kernel.recordEvent("agent_woke", principal: agentID, woke) } }
         return .ok(woke)
     }
 
@@ -156,15 +160,17 @@ final class AgentSession: @unchecked Sendable {
         let exit = proc.exit == nil ? proc.stop(grace: grace) : proc.exit
         chargeCPU(final: exit?.cpuMicros)
         lock.lock(); process = nil; lock.unlock()
-        try? supervisor.kernel.recordEvent("agent_stopped", principal: agentID,
-                                           ["reason": .string(crash ?? "stopped"), "exit": .string(describe(exit))])
+        supervisor.recording("agent_stopped of \(agentID)") {
+            try supervisor.kernel.recordEvent("agent_stopped", principal: agentID,
+                                              ["reason": .string(crash ?? "stopped"), "exit": .string(describe(exit))])
+        }
         return crash
     }
 
     /// Charges the CPU used since the last charge to the agent's compute bucket.
     func chargeCPU(final: Int64? = nil) {
         let delta = takeCPUDelta(final: final)
-        if delta > 0 { try? supervisor.kernel.chargeAgentCPU(agentID, cpuMicros: delta) }
+        if delta > 0 { supervisor.recording("the CPU charge of \(agentID)") { try supervisor.kernel.chargeAgentCPU(agentID, cpuMicros: delta) } }
     }
 
     /// CPU used since the last call (the caller charges it).

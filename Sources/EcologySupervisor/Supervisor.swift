@@ -56,6 +56,13 @@ public final class Supervisor: @unchecked Sendable {
                               clock: kernel.clock, logger: Logger(label: "ecology.llm"))
     }
 
+    /// Runs one supervision write (a lifecycle event, a trace, an agent's state, a CPU charge).
+    /// A failure (disk full, the database busy past its timeout) must not end the session
+    /// or the loop, but it is logged, never dropped silently.
+    func recording(_ what: @autoclosure () -> String, _ write: () throws -> Void) {
+        do { try write() } catch { logger.error("could not record \(what()): \(error)") }
+    }
+
     func countAction() { lock.lock(); actionCount += 1; lock.unlock() }
 
     // MARK: - Running
@@ -127,7 +134,9 @@ public final class Supervisor: @unchecked Sendable {
                 if session.configVersion != agent.version && session.status != .stopping {
                     // Rights trading: whoever may write the agent's artifact changes its mind; restart with the new config.
                     session.set(.stopping)
-                    try? kernel.recordEvent("agent_restarting", principal: agent.id, ["reason": "artifact rewritten", "version": .int(agent.version)])
+                    recording("agent_restarting of \(agent.id)") {
+                        try kernel.recordEvent("agent_restarting", principal: agent.id, ["reason": "artifact rewritten", "version": .int(agent.version)])
+                    }
                     session.requestStop(grace: kernel.config.supervisor.shutdownTimeoutSeconds)
                 }
                 continue
@@ -153,7 +162,9 @@ public final class Supervisor: @unchecked Sendable {
 
     private func sessionEnded(_ session: AgentSession, crash: String?) {
         let id = session.agentID
-        try? kernel.updateAgentState(id, status: crash == nil ? "stopped" : "crashed", actionsDelta: session.takeActionCount())
+        recording("the end of \(id)") {
+            try kernel.updateAgentState(id, status: crash == nil ? "stopped" : "crashed", actionsDelta: session.takeActionCount())
+        }
         lock.lock()
         if sessions[id] === session { sessions[id] = nil }
         let stop = stopping
@@ -167,9 +178,11 @@ public final class Supervisor: @unchecked Sendable {
         if case .restart(let after) = decision { restartAt[id] = monotonicSeconds() + after }
         lock.unlock()
         let parked = decision == .park
-        try? kernel.recordEvent("agent_crashed", principal: id, ["reason": .string(crash), "parked": .bool(parked),
-                                                                 "recent_crashes": .int(Int64(policy.recentCrashes))])
-        try? kernel.updateAgentState(id, status: parked ? "parked" : "crashed", restarts: policy.recentCrashes, parked: parked)
+        recording("the crash of \(id)") {
+            try kernel.recordEvent("agent_crashed", principal: id, ["reason": .string(crash), "parked": .bool(parked),
+                                                                    "recent_crashes": .int(Int64(policy.recentCrashes))])
+            try kernel.updateAgentState(id, status: parked ? "parked" : "crashed", restarts: policy.recentCrashes, parked: parked)
+        }
         if parked { logger.warning("agent \(id) parked after \(policy.recentCrashes) crashes: \(crash)") }
     }
 
@@ -236,16 +249,20 @@ public final class Supervisor: @unchecked Sendable {
         case .success(let record):
             var event = record.json.objectValue ?? [:]
             event["messages"] = nil
-            try? kernel.recordEvent("llm_call", principal: agent, .object(event))
-            try? kernel.recordTrace(agent: agent, kind: "llm_call", record.json)
+            recording("the llm_call of \(agent)") {
+                try kernel.recordEvent("llm_call", principal: agent, .object(event))
+                try kernel.recordTrace(agent: agent, kind: "llm_call", record.json)
+            }
             return .ok(.object(["message": record.response.json, "finish_reason": record.finishReason.map(JSONValue.string) ?? .null,
                                 "usage": ["prompt_tokens": .int(record.promptTokens), "completion_tokens": .int(record.completionTokens)],
                                 "cost_microdollars": .int(record.chargedMicrodollars), "estimated": .bool(record.estimated)]))
         case .failure(let e):
             if let charged = e.details?["charged_microdollars"]?.intValue, charged > 0 {
-                try? kernel.recordEvent("llm_call", principal: agent, ["error": .string(e.code.rawValue), "charged_microdollars": .int(charged)])
+                recording("the failed llm_call of \(agent)") {
+                    try kernel.recordEvent("llm_call", principal: agent, ["error": .string(e.code.rawValue), "charged_microdollars": .int(charged)])
+                }
             }
-            try? kernel.recordTrace(agent: agent, kind: "llm_error", e.json)
+            recording("the llm_error trace of \(agent)") { try kernel.recordTrace(agent: agent, kind: "llm_error", e.json) }
             return .failure(e)
         }
     }
