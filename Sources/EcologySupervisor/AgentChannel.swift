@@ -42,8 +42,11 @@ final class AgentChannel: @unchecked Sendable {
 
     /// Sends one frame; false if the child is gone.
     @discardableResult
-    func send(_ message: JSONValue) -> Bool {
-        let bytes = Frame.encode(message)
+    func send(_ message: JSONValue) -> Bool { send(frame: Frame.encode(message)) }
+
+    /// Sends one already encoded frame (length prefix included); false if the child is gone.
+    @discardableResult
+    func send(frame bytes: [UInt8]) -> Bool {
         writeLock.lock(); defer { writeLock.unlock() }
         var offset = 0
         while offset < bytes.count {

@@ -115,11 +115,23 @@ final class AgentSession: @unchecked Sendable {
             }
             lock.lock(); pendingActions += 1; lock.unlock()
             supervisor.countAction()
-            channel.send(.object(["type": "reply", "id": .int(id), "response": response.json]))
+            channel.send(frame: replyFrame(id: id, action: action, response))
             return nil
         default:
             return "unknown message type '\(frame["type"]?.stringValue?.prefix(40) ?? "none")'"
         }
+    }
+
+    /// The encoded reply, or, when it would exceed the frame limit (which the child would
+    /// refuse as a protocol error and die of), an `INVALID_ARGS` error that says so. The
+    /// action itself has happened either way; only its answer is replaced.
+    private func replyFrame(id: Int64, action: String, _ response: Envelope) -> [UInt8] {
+        let frame = Frame.encode(.object(["type": "reply", "id": .int(id), "response": response.json]))
+        let limit = supervisor.kernel.config.limits.maxFrameBytes
+        guard frame.count - 4 > limit else { return frame }
+        let error = KernelError(.invalidArgs, "the answer to \(action) is \(frame.count - 4) bytes, over the frame limit of \(limit); ask for less (a smaller limit, a page, a narrower filter)",
+                                details: ["bytes": .int(Int64(frame.count - 4)), "limit": .int(Int64(limit))])
+        return Frame.encode(.object(["type": "reply", "id": .int(id), "response": Envelope.failure(error).json]))
     }
 
     private func sleep(_ params: JSONValue) -> Envelope {

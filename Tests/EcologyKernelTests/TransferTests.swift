@@ -89,6 +89,30 @@ final class TransferTests: XCTestCase {
         w.assertInvariants()
     }
 
+    /// `all_balances` answers a page at a time, so its cost (and its frame) does not grow
+    /// with the world; paging with `after` visits every principal exactly once, in id order.
+    func testAllBalancesPagesThroughEveryPrincipal() throws {
+        let w = try TestWorld()
+        let all = try XCTUnwrapOK(w.invoke("alpha", "genesis_ledger", "all_balances")).arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
+        XCTAssertEqual(all.count, 7)
+        XCTAssertEqual(all, all.sorted())
+        var seen: [String] = [], pages = 0
+        var args: [String: JSONValue] = ["limit": 3]  // named (one object argument): no 'after' on the first page
+        while true {
+            let page = try XCTUnwrapOK(w.invoke("alpha", "genesis_ledger", "all_balances", [.object(args)])).arrayValue ?? []
+            XCTAssertLessThanOrEqual(page.count, 3)
+            seen += page.compactMap { $0["id"]?.stringValue }
+            pages += 1
+            guard page.count == 3, let last = seen.last else { break }
+            args["after"] = .string(last)
+        }
+        XCTAssertEqual(seen, all)
+        XCTAssertEqual(pages, 3)
+        XCTAssertEqual(try XCTUnwrapOK(w.invoke("alpha", "genesis_ledger", "all_balances", [.string(all.last!), 10])).arrayValue?.count, 0)
+        XCTAssertCode(w.invoke("alpha", "genesis_ledger", "all_balances", [["limit": 0]]), .invalidArgs)
+        XCTAssertCode(w.invoke("alpha", "genesis_ledger", "all_balances", [["limit": 501]]), .invalidArgs)
+    }
+
     func testBalancesAndBudget() throws {
         let w = try TestWorld()
         let b = try XCTUnwrapOK(w.invoke("alpha", "genesis_ledger", "balance"))

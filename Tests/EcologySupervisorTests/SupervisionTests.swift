@@ -112,6 +112,27 @@ final class SupervisionTests: XCTestCase {
         w.assertInvariants()
     }
 
+    /// An answer too large for a frame would make the child drop the connection (and be
+    /// restarted, or parked): it gets an INVALID_ARGS error that says so instead, and lives on.
+    func testOversizedAnswerBecomesAnErrorNotACrash() throws {
+        var c = WorldConfig.test(agents: [.scripted("alpha", [Step.call("read", ["artifact_id": "beta.big"], report: "big"),
+                                                              Step.call("noop", report: "after")]),
+                                          .scripted("beta")])
+        c.limits.maxFrameBytes = 8_192
+        let w = try SandboxWorld(config: c)
+        try XCTUnwrapOK(w.act("beta", "write", ["artifact_id": "beta.big", "content": .string(String(repeating: "x", count: 10_000))]))
+        let s = startSupervisor(w)
+        waitUntil("alpha's second step", timeout: 15) { !w.reports("after", by: "alpha").isEmpty }
+        let reply = w.reports("big", by: "alpha").first?.data["data"]?["reply"]
+        XCTAssertEqual(reply?["ok"], false, "\(String(describing: reply))")
+        XCTAssertEqual(reply?["error"]?["code"], "INVALID_ARGS")
+        XCTAssertTrue(reply?["error"]?["message"]?.stringValue?.contains("frame limit") == true, "\(String(describing: reply))")
+        XCTAssertTrue(w.events("agent_crashed", principal: "alpha").isEmpty)
+        XCTAssertEqual(w.events("agent_started", principal: "alpha").count, 1)
+        s.stop()
+        w.assertInvariants()
+    }
+
     func testChildKilledDuringALongSleepIsRestarted() throws {
         let w = try SandboxWorld(config: .test(agents: [.scripted("alpha"), .scripted("beta")]))
         let s = startSupervisor(w)

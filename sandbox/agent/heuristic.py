@@ -15,6 +15,7 @@ from agent import tools_library
 from agent.memory import MemoryBook
 
 RESERVE = 10          # scrip kept back from discretionary spending
+BALANCE_PAGE = 100    # principals per all_balances page (the next scan continues after it)
 CHILD_SUFFIX = "-jr"
 TOPICS = ("tools", "loans", "market")
 # Errors that say a tool is not worth calling again.
@@ -59,6 +60,7 @@ class HeuristicMind:
         self.my_requests = {}     # debt_id -> first seen: my unfunded requests
         self.my_debts = {}        # debt_id -> remaining: my active debts
         self.frozen = {}          # principal -> when seen frozen
+        self.balance_cursor = None  # where the next all_balances page starts (None: the beginning)
         self.counts = {}          # move -> times made
         self.poor_until = -1.0    # after INSUFFICIENT_FUNDS: no discretionary spending until then
         self.backoff = None       # (seconds, balance predicate) for the next pause
@@ -390,11 +392,18 @@ class HeuristicMind:
         return "purchase of listing %d failed: %s" % (lid, p.code)
 
     def world_balances(self):
-        r = self.invoke("genesis_ledger", "all_balances")
+        """One page of the world's balances; successive calls walk the whole world, so a scan
+        costs the same in a world of ten agents or ten thousand."""
+        args = {"limit": BALANCE_PAGE}
+        if self.balance_cursor:
+            args["after"] = self.balance_cursor
+        r = self.invoke("genesis_ledger", "all_balances", args)
         if not r.ok or not isinstance(r.result, list):
+            self.balance_cursor = None
             return []
-        rows = [b for b in r.result if isinstance(b, dict) and isinstance(b.get("id"), str)
-                and not b["id"].startswith("genesis")]
+        page = [b for b in r.result if isinstance(b, dict) and isinstance(b.get("id"), str)]
+        self.balance_cursor = page[-1]["id"] if len(r.result) == BALANCE_PAGE and page else None
+        rows = [b for b in page if not b["id"].startswith("genesis")]
         for b in rows:
             if b.get("frozen") and b["id"] != self.me:
                 self.frozen.setdefault(b["id"], self.now)

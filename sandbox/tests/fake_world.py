@@ -18,7 +18,7 @@ CONTRACTS = ("genesis_freeware", "genesis_self_owned", "genesis_private", "genes
 
 # Positional parameter order of every genesis method (required first, then optional alphabetically).
 PARAMS = {
-    "genesis_ledger": {"balance": ["principal"], "all_balances": [], "transfer": ["to", "amount", "from"],
+    "genesis_ledger": {"balance": ["principal"], "all_balances": ["after", "limit"], "transfer": ["to", "amount", "from"],
                        "transfer_ownership": ["artifact_id", "to"], "transfer_budget": ["to", "amount"],
                        "get_budget": ["principal"]},
     "genesis_store": {"list": ["filter"], "get": ["artifact_id"], "get_metadata": ["artifact_id"],
@@ -480,7 +480,10 @@ class FakeWorld:
                 raise Fail("NOT_FOUND", "%s is not a principal" % who)
             return self.balance_json(who)
         if m == "all_balances":
-            return [self.balance_json(p) for p in sorted(self.principals)]
+            after, limit = a.get("after") or "", a.get("limit", 200)
+            if not isinstance(limit, int) or not 1 <= limit <= 500:
+                raise Fail("INVALID_ARGS", "limit must be 1…500, got %r" % (limit,))
+            return [self.balance_json(p) for p in sorted(self.principals) if p > after][:limit]
         if m == "transfer":
             to, amount = a.get("to"), a.get("amount")
             if not isinstance(amount, int) or amount <= 0:

@@ -205,3 +205,23 @@ class ChildTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class WorldScanTests(unittest.TestCase):
+    def test_scans_walk_a_large_world_a_page_at_a_time(self):
+        """all_balances answers a page; the mind's successive scans continue where the last
+        stopped, so a frozen principal far down the id order is still found and rescued."""
+        world = FakeWorld()
+        for i in range(250):
+            world.add_agent("m-%03d" % i)
+        world.add_agent("zulu", scrip=20)  # frozen, and no agent_frozen event tells of it
+        world.principals["zulu"]["compute"] = -50.0
+        world.principals["zulu"]["rate"] = 0
+        sup, code = run(seed=7, max_calls=3000, world=world)
+        self.assertEqual(code, 0)
+        pages = invokes(sup, "genesis_ledger", "all_balances")
+        self.assertGreaterEqual(len(pages), 3)
+        self.assertTrue(all(len(p) == 1 and p[0].get("limit") == 100 for p in pages), pages[:3])
+        self.assertTrue(any(p[0].get("after", "") > "m-" for p in pages), "never went past the first page")
+        quotas = invokes(sup, "genesis_rights_registry", "transfer_quota")
+        self.assertTrue(any(q[0] == "zulu" and q[1] == "compute" for q in quotas), "zulu was never rescued")

@@ -4,10 +4,14 @@ import GRDB
 /// `genesis_ledger`: balances and unilateral transfers of scrip, ownership and llm_budget.
 struct LedgerService: GenesisService {
     static let id = "genesis_ledger"
+    /// Pages of `all_balances`.
+    static let defaultPage = 200, maxPage = 500
     let summary = "Balances and transfers of scrip, artifact ownership and LLM budget."
     let tools: [ToolSpec] = [
         ToolSpec("balance", "Balances of a principal (default: yourself).", [("principal", "string", "principal id", false)]),
-        ToolSpec("all_balances", "Balances of every principal."),
+        ToolSpec("all_balances", "Balances of principals in id order, a page at a time: pass the last id you got as 'after' for the next page.",
+                 [("after", "string", "only principals whose id sorts after this one", false),
+                  ("limit", "integer", "max principals (1–\(LedgerService.maxPage), default \(LedgerService.defaultPage))", false)]),
         ToolSpec("transfer", "Send scrip to any principal; no consent needed. 'from' defaults to you and needs the source's transfer permission.",
                  [("to", "string", "recipient principal", true), ("amount", "integer", "scrip, > 0", true),
                   ("from", "string", "source principal", false)]),
@@ -25,9 +29,18 @@ struct LedgerService: GenesisService {
             let who = try args.optionalID("principal") ?? ctx.caller
             return try k.readOnly { db in try Principal.require(db, who).json(now: k.clock.nowMicros()) }
         case "all_balances":
+            // Paged: one page costs the same whatever the world's size (an agent scanning the
+            // whole world on every step made each step O(principals), and past a few thousand
+            // principals the answer would not fit in a frame).
+            let after = try args.optionalID("after") ?? ""
+            let limit = try args.optionalInt("limit") ?? Int64(LedgerService.defaultPage)
+            guard (1...Int64(LedgerService.maxPage)).contains(limit) else {
+                throw KernelError.invalid("limit must be 1…\(LedgerService.maxPage), got \(limit)")
+            }
             return try k.readOnly { db in
                 let now = k.clock.nowMicros()
-                return .array(try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Principal.columns) FROM principals ORDER BY id"))
+                return .array(try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Principal.columns) FROM principals WHERE id > ? ORDER BY id LIMIT ?"),
+                                               arguments: [after, limit])
                     .map { Principal(row: $0).json(now: now) })
             }
         case "transfer":
