@@ -78,8 +78,14 @@ final class ArtifactTests: XCTestCase {
         XCTAssertCode(w.invoke("beta", "genesis_store", "list", [["colour": "red"]]), .invalidArgs)
         XCTAssertCode(w.invoke("beta", "genesis_store", "list", [["limit": 0]]), .invalidArgs)
         XCTAssertCode(w.invoke("beta", "genesis_store", "list", [["offset": -1]]), .invalidArgs)
-        let observed = try XCTUnwrapOK(w.act("alpha", "observe", [:]))["owned"]?.arrayValue?.compactMap { $0["id"]?.stringValue }
-        XCTAssertEqual(observed, ["a2", "alpha"])
+        let owned = try XCTUnwrapOK(w.act("alpha", "observe", [:]))["owned"]?.arrayValue ?? []
+        XCTAssertEqual(owned.compactMap { $0["id"]?.stringValue }, ["a2", "alpha"])
+        // Every field of an entry, as observe documents it.
+        let a2 = try XCTUnwrapOK(w.invoke("beta", "genesis_store", "get_metadata", ["a2"]))
+        XCTAssertEqual(owned.first, .object(["id": "a2", "kind": "data", "can_execute": .bool(false),
+                                             "price": a2["price"] ?? .int(0)]))
+        XCTAssertEqual(owned.last?["kind"], "agent")
+        XCTAssertEqual(owned.last?["can_execute"], .bool(true))
         let meta = try XCTUnwrapOK(w.invoke("beta", "genesis_store", "get_metadata", ["a1"]))
         XCTAssertNotEqual(meta["deleted_at"], .null)
     }
