@@ -70,9 +70,7 @@ public final class AgentProcess: @unchecked Sendable {
 
     /// Closes the socket (the agent sees EOF), waits `grace` seconds, then kills.
     public func stop(grace: Double = 1) -> ChildExit? {
-        lock.lock()
-        if !finished { Glibc.shutdown(socket, Int32(SHUT_RDWR)) }
-        lock.unlock()
+        closeSocket()
         if let e = waitExit(timeout: grace) { return e }
         return kill()
     }
@@ -82,9 +80,7 @@ public final class AgentProcess: @unchecked Sendable {
     /// (`waitExit`, `stop` or `kill`). For stopping many agents at once: a blocked thread
     /// per stop would queue thousands of stops behind the dispatch pool's thread limit.
     public func requestStop(grace: Double) {
-        lock.lock()
-        if !finished { Glibc.shutdown(socket, Int32(SHUT_RDWR)) }
-        lock.unlock()
+        closeSocket()
         DispatchQueue.global().asyncAfter(deadline: .now() + grace) { [self] in signalKill() }
     }
 
@@ -95,6 +91,13 @@ public final class AgentProcess: @unchecked Sendable {
         let e = ticket.waitExit(until: Posix.now() + 5)
         finish()
         return e
+    }
+
+    /// Shuts the socket down (the agent reads EOF) unless the handle is already finished
+    /// (then the descriptor is closed and its number may belong to someone else).
+    private func closeSocket() {
+        lock.lock(); defer { lock.unlock() }
+        if !finished { Glibc.shutdown(socket, Int32(SHUT_RDWR)) }
     }
 
     /// Thaws and SIGKILLs the child unless it has ended. Under the lock, so the slot cannot

@@ -143,19 +143,14 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
     private func currentZygote(for kind: ChildKind) throws -> Zygote {
         lock.lock(); defer { lock.unlock() }
         if closed { throw SandboxError("executor is shut down") }
-        if kind == .agent {
-            if let z = agentZygote, z.isAlive { return z }
-            if agentZygote != nil { logger.error("agent zygote died; restarting it") }
-            var options = zygoteOptions
-            options.preload = .agent
-            let z = try Zygote(options)
-            agentZygote = z
-            return z
-        }
-        if zygote.isAlive { return zygote }
-        logger.error("zygote died; restarting it")
-        let z = try Zygote(zygoteOptions)
-        zygote = z
+        let forAgents = kind == .agent
+        let current = forAgents ? agentZygote : zygote
+        if let current, current.isAlive { return current }
+        if current != nil { logger.error("\(forAgents ? "agent " : "")zygote died; restarting it") }
+        var options = zygoteOptions
+        if forAgents { options.preload = .agent }
+        let z = try Zygote(options)
+        if forAgents { agentZygote = z } else { zygote = z }
         return z
     }
 
