@@ -287,7 +287,7 @@ public final class Kernel: @unchecked Sendable {
     @discardableResult
     public func purgeTombstones() throws -> Int {
         try database.write { db in
-            let cutoff = clock.nowMicros() - config.world.tombstoneRetentionSeconds * 1_000_000
+            let cutoff = clock.nowMicros().saturatingSubtract(config.world.tombstoneRetentionSeconds.saturatingMultiply(1_000_000))
             try db.execute(sql: """
                 DELETE FROM artifacts WHERE deleted_at IS NOT NULL AND deleted_at < ?
                 AND id NOT IN (SELECT id FROM principals) AND id NOT IN (SELECT id FROM debts)

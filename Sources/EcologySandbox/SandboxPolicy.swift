@@ -84,7 +84,7 @@ public struct SandboxPolicy: Sendable, Equatable, CustomStringConvertible {
                 kernelCallsAllowed: true, wallTimeoutSeconds: limits.invokeTimeoutSeconds,
                 maxOutputBytes: limits.maxOutputBytes, seccomp: .for(.artifact))
         case .contract:
-            let cpu = max(1, Int(limits.contractTimeoutSeconds.rounded(.up)))
+            let cpu = max(1, CheckedNumber.clampedInt(limits.contractTimeoutSeconds.rounded(.up)))
             let mem = min(memory, 64 << 20)
             return SandboxPolicy(
                 kind: kind,

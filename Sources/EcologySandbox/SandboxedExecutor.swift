@@ -325,7 +325,7 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
 
     public func execute(_ request: ExecutionRequest, kernelCalls: @escaping KernelCallHandler) -> ExecutionOutcome {
         let start = Posix.now()
-        func elapsed() -> Int64 { Int64((Posix.now() - start) * 1e6) }
+        func elapsed() -> Int64 { CheckedNumber.micros(fromSeconds: Posix.now() - start) }
         func fail(_ code: ErrorCode, _ message: String) -> ExecutionOutcome {
             ExecutionOutcome(result: .failure(KernelError(code, message)), cpuMicros: 0, wallMicros: elapsed())
         }
@@ -334,7 +334,8 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         let deadline = start + timeout
         let memory = request.memoryLimitBytes > 0 ? request.memoryLimitBytes : policy.cgroup.memoryBytes
         let maxOutput = request.maxOutputBytes > 0 ? min(request.maxOutputBytes, policy.maxOutputBytes) : policy.maxOutputBytes
-        let cpuLimit = policy.rlimits.cpuSeconds ?? Int(timeout.rounded(.up))
+        // The timeout is configured (≤ 100 years) or the caller's; clamped, it can never trap.
+        let cpuLimit = policy.rlimits.cpuSeconds ?? CheckedNumber.clampedInt(timeout.rounded(.up))
 
         // A fresh child for this execution: one forked ahead of time for this shape, else now.
         let shape = WarmShape(kind: request.kind, memoryBytes: memory, cpuSeconds: cpuLimit)
@@ -470,7 +471,7 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
             return .failure(KernelError(.timeout, "execution exceeded its wall-clock limit of \(timeout) s",
                                         details: ["limit": "wall", "seconds": .number(timeout)]))
         }
-        if exit.signal == SIGXCPU || (exit.signal == SIGKILL && exit.cpuMicros >= Int64(cpuLimit) * 1_000_000) {
+        if exit.signal == SIGXCPU || (exit.signal == SIGKILL && exit.cpuMicros >= Int64(cpuLimit).saturatingMultiply(1_000_000)) {
             return .failure(KernelError(.timeout, "execution exceeded its CPU limit of \(cpuLimit) s",
                                         details: ["limit": "cpu", "seconds": .int(Int64(cpuLimit))]))
         }

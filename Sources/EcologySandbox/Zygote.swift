@@ -252,15 +252,17 @@ final class Zygote: @unchecked Sendable {
             lock.lock(); let ticket = tickets[id]; lock.unlock()
             guard let ticket else { continue }
             switch msg["type"]?.stringValue {
+            // Clamped, not converted: a status field relayed from a child (the syscall number
+            // its SIGSYS reporter wrote, which ctypes code can forge) must not trap the supervisor.
             case "spawned":
-                ticket.spawned(nsPid: Int32(msg["pid"]?.intValue ?? -1), hostPid: creds)
+                ticket.spawned(nsPid: Int32(clamping: msg["pid"]?.intValue ?? -1), hostPid: creds)
             case "exited":
-                let e = ChildExit(pid: Int32(msg["pid"]?.intValue ?? -1),
-                                  exitCode: msg["exit_code"]?.intValue.map { Int32($0) },
-                                  signal: msg["signal"]?.intValue.map { Int32($0) },
+                let e = ChildExit(pid: Int32(clamping: msg["pid"]?.intValue ?? -1),
+                                  exitCode: msg["exit_code"]?.intValue.map { Int32(clamping: $0) },
+                                  signal: msg["signal"]?.intValue.map { Int32(clamping: $0) },
                                   userMicros: msg["utime_us"]?.intValue ?? 0, systemMicros: msg["stime_us"]?.intValue ?? 0,
-                                  maxRSSBytes: (msg["maxrss_kb"]?.intValue ?? 0) * 1024,
-                                  syscall: msg["syscall"]?.intValue.map { Int32($0) })
+                                  maxRSSBytes: (msg["maxrss_kb"]?.intValue ?? 0).saturatingMultiply(1024),
+                                  syscall: msg["syscall"]?.intValue.map { Int32(clamping: $0) })
                 ticket.exited(e)
             case "error":
                 ticket.failed(msg["message"]?.stringValue ?? "zygote error")

@@ -147,10 +147,14 @@ extension Kernel {
             let agents = try String.fetchAll(db.cachedStatement(sql: "SELECT a.id FROM artifacts a JOIN principals p ON p.id = a.id WHERE a.has_standing=1 AND a.can_execute=1 AND a.deleted_at IS NULL AND a.kind != 'genesis'"))
             let paid = outcome.totalPaid
             var pool = paid
-            let floorTotal = config.mint.ubiFloor * Int64(agents.count)
+            // Agents spawn agents, so the count is theirs to grow: a floor total that does not
+            // fit 64 bits fails this resolution (nothing applied) rather than trapping.
+            let floorTotal = try CheckedNumber.product(config.mint.ubiFloor, Int64(agents.count), "the UBI floor for \(agents.count) agents")
             if floorTotal > pool {
-                minted += floorTotal - pool
-                try db.cachedStatement(sql: "UPDATE principals SET scrip = scrip + ? WHERE id = ?").execute(arguments: [floorTotal - pool, MintService.id])
+                minted = try CheckedNumber.sum(minted, floorTotal - pool, "the scrip minted this round")
+                try db.cachedStatement(sql: "UPDATE principals SET scrip = scrip + ?1 WHERE id = ?2 AND scrip <= 9223372036854775807 - ?1")
+                    .execute(arguments: [floorTotal - pool, MintService.id])
+                if db.changesCount == 0 { throw KernelError.invalid("the UBI floor would overflow \(MintService.id)'s balance") }
                 pool = floorTotal
             }
             let shares = MintAuction.shareUBI(total: pool, recipients: agents)
