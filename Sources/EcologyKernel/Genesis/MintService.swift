@@ -127,10 +127,12 @@ extension Kernel {
                 if w.refund > 0 { try moveScrip(db, from: MintService.id, to: w.bid.bidder, amount: w.refund) }
                 let (score, reason) = scores[w.bid.artifactID] ?? (0, "unscored")
                 let owner = try Artifact.load(db, w.bid.artifactID).map { try payee(db, of: $0) }
-                let amount = Int64(score) / max(1, config.mint.mintRatio)
+                var amount = Int64(score) / max(1, config.mint.mintRatio)
                 if amount > 0, let owner, try Principal.load(db, owner) != nil {
-                    try db.cachedStatement(sql: "UPDATE principals SET scrip = scrip + ? WHERE id = ?").execute(arguments: [amount, owner])
-                    minted += amount
+                    // Like every credit, never past Int64.max (SQLite would store a REAL): a full balance mints nothing.
+                    try db.cachedStatement(sql: "UPDATE principals SET scrip = scrip + ?1 WHERE id = ?2 AND scrip <= 9223372036854775807 - ?1")
+                        .execute(arguments: [amount, owner])
+                    if db.changesCount > 0 { minted += amount } else { amount = 0 }
                 }
                 try db.execute(sql: "UPDATE mint_bids SET status='won', round=?, paid=?, score=?, minted=? WHERE id=?",
                                arguments: [round, w.price, score, amount, w.bid.id])
