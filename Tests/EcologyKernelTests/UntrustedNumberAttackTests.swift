@@ -197,6 +197,28 @@ final class UntrustedNumberAttackTests: XCTestCase {
         assertStillServing(w)
     }
 
+    /// What the JSON grammar cannot carry never becomes a number: NaN, infinities and
+    /// overflowing exponents are refused by the parser (INVALID_ARGS; PROTOCOL_ERROR for a
+    /// child's frame); negative zero and subnormals parse, and are no positive amount.
+    func testNonFiniteAndEdgeNumbersAreRefusedOrExact() throws {
+        for text in ["NaN", "-NaN", "Infinity", "-Infinity", "1e999", "-1e400", "0x10", "+1", ".5", "1.", "01", "1e", "--1"] {
+            XCTAssertThrowsError(try params(#"{"amount": \#(text)}"#), text) { error in
+                XCTAssertEqual((error as? KernelError)?.code, .invalidArgs, text)
+            }
+        }
+        XCTAssertEqual(try params(#"{"a": -0}"#)["a"]?.intValue, 0)
+        XCTAssertEqual(try params(#"{"a": -0.0}"#)["a"]?.intValue, 0)
+        XCTAssertEqual(try params(#"{"a": 9007199254740991.0}"#)["a"]?.intValue, 9_007_199_254_740_991)
+        XCTAssertNil(try params(#"{"a": 9007199254740992.0}"#)["a"]?.intValue, "beyond 2^53 − 1 a double is no integer")
+        XCTAssertNil(try params(#"{"a": 5e-324}"#)["a"]?.intValue)
+        let w = try TestWorld()
+        for amount in ["-0", "-0.0", "5e-324", "-5e-324"] {
+            let transfer = try params(#"{"artifact_id": "genesis_ledger", "method": "transfer", "args": [{"to": "beta", "amount": \#(amount)}]}"#)
+            w.assertFailsCleanly(.invalidArgs) { w.act("alpha", "invoke", transfer) }
+        }
+        assertStillServing(w)
+    }
+
     /// Offsets beyond anything stored are empty pages, not traps or errors.
     func testHugeOffsetsAndListingIDsAreHandled() throws {
         let w = try TestWorld()
