@@ -234,6 +234,23 @@ final class UntrustedNumberAttackTests: XCTestCase {
         assertStillServing(w)
     }
 
+    // MARK: - sizes an agent multiplies
+
+    /// `edit` of 200,000 × "a" with old "a" and a 200,000-byte `new` used to build the
+    /// 40 GB result before checking the content limit: one action could exhaust the
+    /// supervisor's memory. The result is sized first (with overflow-checked arithmetic).
+    func testEditCannotMultiplyContentBeforeTheLimit() throws {
+        let w = try TestWorld()
+        try XCTUnwrapOK(w.act("alpha", "write", ["artifact_id": "aaaa", "content": .string(String(repeating: "a", count: 200_000))]))
+        let bomb: JSONValue = ["artifact_id": "aaaa", "old": "a", "new": .string(String(repeating: "b", count: 200_000))]
+        let error = w.assertFailsCleanly(.invalidArgs) { w.act("alpha", "edit", bomb) }
+        XCTAssertEqual(error?.message.contains("would exceed"), true, "\(String(describing: error))")
+        // An edit that fits still works.
+        try XCTUnwrapOK(w.act("alpha", "edit", ["artifact_id": "aaaa", "old": "aaaa", "new": "b"]))
+        XCTAssertEqual(try w.artifact("aaaa")?.content, String(repeating: "b", count: 50_000))
+        assertStillServing(w)
+    }
+
     // MARK: - scrip at the edge of Int64
 
     /// A balance that cannot take more: the credit is refused instead of SQLite turning the
