@@ -407,6 +407,10 @@ class Zygote:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+                except OSError:
+                    # e.g. EPERM without CAP_KILL: keep serving (an `error` record would tell the
+                    # supervisor the child had ended; its wall deadline and cgroup kill remain).
+                    pass
         else:
             for fd in fds:
                 os.close(fd)
@@ -416,8 +420,8 @@ class Zygote:
         for pid in list(self.children):
             try:
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            except OSError:
+                pass  # they die with pid 1 anyway
         os._exit(0)
 
     def spawn(self, msg, fds):
