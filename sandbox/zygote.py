@@ -142,6 +142,11 @@ def confine(capabilities, program):
         mask = 0
         for cap in capabilities:
             mask |= 1 << cap
+        # Only what this process has: capset cannot add to the permitted set, and a host
+        # that withheld a capability (a container) already shows as a degraded layer.
+        have = (CapData * 2)()
+        check(libc.capget(ctypes.byref(CapHeader(LINUX_CAPABILITY_VERSION_3, 0)), have), "capget")
+        mask &= have[0].permitted | (have[1].permitted << 32)
         data = (CapData * 2)(CapData(mask & 0xFFFFFFFF, mask & 0xFFFFFFFF, 0),
                              CapData(mask >> 32, mask >> 32, 0))
         check(libc.capset(ctypes.byref(CapHeader(LINUX_CAPABILITY_VERSION_3, 0)), data), "capset")
