@@ -42,6 +42,10 @@ wire = None
 runner = None
 
 CTRL_FD = 3
+# The sandbox directory, opened by the supervisor: the zygote copies the scripts from this
+# descriptor and never learns the directory's host path (which would stay in its memory,
+# and so in every child's).
+SANDBOX_DIR_FD = 5
 libc = ctypes.CDLL(None, use_errno=True)
 libc.mmap.restype = ctypes.c_void_p
 libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
@@ -230,16 +234,19 @@ class Zygote:
         self.layers["cgroupns"] = bool(self.layers.get("mount")) and os.path.exists("/proc/self/ns/cgroup")
         if self.layers.get("pid"):
             self.become_pid1()
-        sandbox_dir = cfg["sandbox_dir"]
         if self.layers.get("mount"):
             try:
-                self.build_root(sandbox_dir)
+                self.build_root()
             except OSError as e:
                 self.warnings.append("read-only root: %s" % e)
                 self.layers["rootfs"] = False
             else:
                 self.layers["rootfs"] = True
-        self.import_scripts(SANDBOX_ROOT_DIR if self.layers.get("rootfs") else sandbox_dir)
+        # Without a root of their own the children see the host anyway: only then is the
+        # host path of the scripts needed (to import them).
+        base = SANDBOX_ROOT_DIR if self.layers.get("rootfs") else os.readlink("/proc/self/fd/%d" % SANDBOX_DIR_FD)
+        os.close(SANDBOX_DIR_FD)
+        self.import_scripts(base)
         if self.layers.get("net"):
             self.layers["net"] = self.no_interfaces_up()
         self.layers["seccomp_report"] = self.can_trap
@@ -323,7 +330,7 @@ class Zygote:
         except OSError:
             return True
 
-    def build_root(self, sandbox_dir):
+    def build_root(self):
         """A tmpfs root with read-only binds of /usr (+ merged-usr links), a few /dev
         nodes, a copy of the sandbox scripts and a fresh /proc; then pivot_root and make /
         read-only."""
@@ -355,7 +362,7 @@ class Zygote:
             mount(None, target, None, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NOEXEC)
         # The scripts are copied, not bound: a bind mount's root is the host path of the
         # directory, and every child reads it in /proc/self/mountinfo.
-        copy_tree(sandbox_dir, root + "/sandbox")
+        copy_tree(SANDBOX_DIR_FD, root + "/sandbox")
         if self.layers.get("pid"):
             mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2")
         os.chdir(root)
@@ -515,17 +522,23 @@ class Zygote:
                 self.shutdown()  # the supervisor is gone: nobody is left to report to
 
 
-def copy_tree(src, dst):
-    """Copies the sandbox scripts (without bytecode caches or hidden files) into the root."""
-    for entry in os.scandir(src):
+def copy_tree(src_fd, dst):
+    """Copies the sandbox scripts (without bytecode caches or hidden files) from the
+    directory open as `src_fd` into the root, by descriptor: no host path is ever formed."""
+    for entry in os.scandir(src_fd):
         if entry.name.startswith(".") or entry.name == "__pycache__":
             continue
         target = os.path.join(dst, entry.name)
         if entry.is_dir(follow_symlinks=False):
             os.mkdir(target, 0o755)
-            copy_tree(entry.path, target)
+            sub = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=src_fd)
+            try:
+                copy_tree(sub, target)
+            finally:
+                os.close(sub)
         elif entry.is_file(follow_symlinks=False):
-            with open(entry.path, "rb") as f, open(target, "wb") as out:
+            fd = os.open(entry.name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=src_fd)
+            with open(fd, "rb") as f, open(target, "wb") as out:
                 out.write(f.read())
             os.chmod(target, 0o644)
 
@@ -617,8 +630,10 @@ def setup_child(z, msg, sock_fd, procs, page):
 
 
 if __name__ == "__main__":
-    if libc.syscall(SYS_close_range, 4, 0xFFFFFFFF, 0) != 0:
-        os.closerange(4, 65536)
+    # Everything but the control socket (3) and the sandbox directory (5); fd 4 (this
+    # script) is closed by the bootstrap.
+    if libc.syscall(SYS_close_range, SANDBOX_DIR_FD + 1, 0xFFFFFFFF, 0) != 0:
+        os.closerange(SANDBOX_DIR_FD + 1, 65536)
     z = Zygote()
     z.init()
     z.serve()

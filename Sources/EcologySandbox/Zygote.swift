@@ -180,6 +180,9 @@ final class Zygote: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_adddup2(&fa, theirs, 3)
         posix_spawn_file_actions_addopen(&fa, 4, options.sandboxDir + "/zygote.py", O_RDONLY, 0)
+        // The sandbox directory as a descriptor: the zygote copies the scripts from it and
+        // never holds the host path (which every child would inherit in its memory).
+        posix_spawn_file_actions_addopen(&fa, 5, options.sandboxDir, O_RDONLY | O_DIRECTORY, 0)
         // Descriptors other threads opened without O_CLOEXEC: the zygote closes all >= 4 first thing.
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
@@ -210,7 +213,7 @@ final class Zygote: @unchecked Sendable {
         }))
         let ns = options.namespaces
         let initMsg: JSONValue = [
-            "type": "init", "filters": filters, "sandbox_dir": .string(options.sandboxDir),
+            "type": "init", "filters": filters,
             "preload": .string(options.preload.rawValue),
             "zygote_filter": .string(Data(options.zygoteFilter).base64EncodedString()),
             "waiter_filter": .string(Data(options.waiterFilter).base64EncodedString()),

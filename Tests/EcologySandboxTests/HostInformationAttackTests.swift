@@ -268,6 +268,44 @@ final class HostInformationAttackTests: XCTestCase {
         assertStillServes()
     }
 
+    /// Everything a child inherits from its zygote is in its memory: a child reading all of
+    /// it (every readable mapping, read with ctypes) must not find the host path of the sandbox directory,
+    /// e.g. left over from the zygote's init record.
+    func testInheritedMemoryHoldsNoHostPath() throws {
+        let hostDir = Shared.executor.sandboxDir
+        let code = """
+        import ctypes
+        def run(head, tail, marker_head, marker_tail):
+            # The needle travels in two halves and is never joined in memory: the scan finds
+            # an occurrence of the head and compares what follows with the tail.
+            head, tail = head.encode(), tail.encode()
+            planted = (marker_head + marker_tail).encode()   # proves the scan sees the heap
+            hits, scanned, found_planted = [], 0, False
+            maps = open('/proc/self/maps').read().splitlines()   # read before the scan allocates more
+            for line in maps:
+                parts = line.split()
+                if 'r' not in parts[1] or (len(parts) > 5 and parts[5] in ('[vvar]', '[vsyscall]', '[vvar_vclock]')):
+                    continue
+                lo, hi = (int(x, 16) for x in parts[0].split('-'))
+                data = ctypes.string_at(lo, hi - lo)   # the child's own memory, read directly
+                scanned += len(data)
+                found_planted = found_planted or planted in data
+                i = data.find(head)
+                while i >= 0:
+                    if data[i + len(head):i + len(head) + len(tail)] == tail:
+                        hits.append([line[:90], data[max(0, i - 60):i + len(head) + len(tail) + 20].decode('latin1')])
+                    i = data.find(head, i + 1)
+            return {'scanned': scanned, 'hits': hits, 'planted': found_planted}
+        """
+        let half = hostDir.index(hostDir.startIndex, offsetBy: hostDir.count / 2)
+        let o = run(code, args: [.string(String(hostDir[..<half])), .string(String(hostDir[half...])),
+                                 "ecology-planted-", "marker-1729"], timeout: 20)
+        let v = try XCTUnwrap(try? o.result.get(), "\(o.result)")
+        XCTAssertGreaterThan(v["scanned"]?.intValue ?? 0, 1 << 20, "the scan read almost nothing: \(v)")
+        XCTAssertEqual(v["planted"], true, "the scan does not see the child's own heap")
+        XCTAssertEqual(v["hits"]?.arrayValue?.count, 0, "the child's memory holds \(hostDir): \(JSONCodec.string(v["hits"] ?? .null).prefix(2000))")
+    }
+
     /// The socket's metadata and the child's /proc and /sys describe only the sandbox.
     /// (A regression guard: these routes were already closed before issue 9.)
     func testSocketMetadataAndProcNetDescribeOnlyTheSandbox() throws {
