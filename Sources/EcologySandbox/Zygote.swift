@@ -427,15 +427,15 @@ final class Zygote: @unchecked Sendable {
         var off = 0
         let header = 16
         while off + header <= c.count {
-            let len = Int(clamping: c.load(fromByteOffset: off, as: UInt64.self))
+            let len = Int(clamping: c.loadUnaligned(fromByteOffset: off, as: UInt64.self))
             guard len >= header, len <= c.count - off else { break }
-            let level = c.load(fromByteOffset: off + 8, as: Int32.self)
-            let type = c.load(fromByteOffset: off + 12, as: Int32.self)
+            let level = c.loadUnaligned(fromByteOffset: off + 8, as: Int32.self)
+            let type = c.loadUnaligned(fromByteOffset: off + 12, as: Int32.self)
             if level == SOL_SOCKET && type == 2 /* SCM_CREDENTIALS */ && len >= header + 4 {
-                pid = c.load(fromByteOffset: off + header, as: Int32.self)
+                pid = c.loadUnaligned(fromByteOffset: off + header, as: Int32.self)
             } else if level == SOL_SOCKET && type == Int32(SCM_RIGHTS) {
                 for i in 0..<((len - header) / 4) {
-                    fds.append(c.load(fromByteOffset: off + header + 4 * i, as: Int32.self))
+                    fds.append(c.loadUnaligned(fromByteOffset: off + header + 4 * i, as: Int32.self))
                 }
             }
             off += (len + 7) & ~7
