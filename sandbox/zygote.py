@@ -365,6 +365,7 @@ class Zygote:
         copy_tree(SANDBOX_DIR_FD, root + "/sandbox")
         if self.layers.get("pid"):
             mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2")
+            mask_host_proc(root + "/proc", root + "/dev/null")
         os.chdir(root)
         check(libc.syscall(SYS_pivot_root, b".", b".oldroot"), "pivot_root")
         os.chdir("/")
@@ -520,6 +521,31 @@ class Zygote:
                 self.ctrl.send(out + b"}")
             except (BrokenPipeError, ConnectionResetError):
                 self.shutdown()  # the supervisor is gone: nobody is left to report to
+
+
+# Files and directories of /proc that describe the host rather than the child and that any
+# uid may read: the kernel command line, disks and partitions, modules, devices and
+# interrupts, uids holding keys, timer lists, sysctls (the host's boot id, core_pattern,
+# ...), bus, irq, driver and filesystem details. Masked like a container runtime does:
+# /dev/null over a file, an empty read-only tmpfs over a directory. Files only root may
+# read (kcore, kmsg, slabinfo, ...) are unreadable to children anyway, and each mask is a
+# mount every child's mount namespace copies, so they are left alone. cpuinfo, meminfo,
+# loadavg, uptime, stat and version stay (accepted: docs/SANDBOX.md).
+MASKED_PROC_FILES = ("cmdline", "partitions", "diskstats", "swaps", "modules", "devices", "interrupts",
+                     "key-users", "timer_list", "sched_debug", "config.gz", "mdstat")
+MASKED_PROC_DIRS = ("sys", "fs", "bus", "irq", "driver", "acpi", "scsi", "tty")
+
+
+def mask_host_proc(proc, null):
+    for name in MASKED_PROC_FILES:
+        target = os.path.join(proc, name)
+        if os.path.isfile(target):
+            mount(null, target, None, MS_BIND)
+            mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    for name in MASKED_PROC_DIRS:
+        target = os.path.join(proc, name)
+        if os.path.isdir(target) and not os.path.islink(target):
+            mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,nr_inodes=1,mode=0555")
 
 
 def copy_tree(src_fd, dst):

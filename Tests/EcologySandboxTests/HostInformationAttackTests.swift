@@ -203,9 +203,14 @@ final class HostInformationAttackTests: XCTestCase {
         let hostName = String(cString: name)
         let code = """
         import os, socket
+        def read(p):
+            try:
+                return open(p).read().strip()
+            except OSError as e:
+                return 'unreadable: %s' % e.strerror
         def run():
-            return [os.uname().nodename, socket.gethostname(), open('/proc/sys/kernel/hostname').read().strip(),
-                    open('/proc/sys/kernel/domainname').read().strip()]
+            return [os.uname().nodename, socket.gethostname(), read('/proc/sys/kernel/hostname'),
+                    read('/proc/sys/kernel/domainname')]
         """
         let o = run(code)
         let names = try XCTUnwrap(try? o.result.get(), "\(o.result)").arrayValue?.compactMap(\.stringValue) ?? []
@@ -266,6 +271,33 @@ final class HostInformationAttackTests: XCTestCase {
         assertCode(failing, .executionError)
         XCTAssertFalse(everything(failing).contains(hostDir), "a traceback names \(hostDir): \(everything(failing))")
         assertStillServes()
+    }
+
+    /// Files of /proc that describe the host, not the child, and that any uid may read: the
+    /// kernel command line, partitions and disks, modules, sysctls (the boot id, ...).
+    func testHostDescribingProcFilesAreMasked() throws {
+        let paths = ["/proc/cmdline", "/proc/partitions", "/proc/diskstats", "/proc/devices", "/proc/interrupts",
+                     "/proc/sys/kernel/random/boot_id", "/proc/sys/kernel/core_pattern", "/proc/sys/kernel/hostname"]
+        let code = """
+        def run(paths):
+            out = {}
+            for p in paths:
+                try:
+                    out[p] = open(p).read()
+                except OSError as e:
+                    out[p] = None
+            return out
+        """
+        let o = run(code, args: [.array(paths.map(JSONValue.string))])
+        let v = try XCTUnwrap(try? o.result.get(), "\(o.result)")
+        for p in paths {
+            guard let host = Posix.readFile(p), !host.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { continue }
+            let seen = v[p]?.stringValue ?? ""
+            XCTAssertFalse(seen.contains(host.trimmingCharacters(in: .whitespacesAndNewlines)),
+                           "the child reads the host's \(p): \(seen.prefix(300))")
+        }
+        XCTAssertNotNil(try? run("def run():\n    return open('/proc/self/status').read()\n").result.get(),
+                        "the child's own /proc entries must stay readable")
     }
 
     /// Everything a child inherits from its zygote is in its memory: a child reading all of
