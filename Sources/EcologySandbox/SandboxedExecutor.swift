@@ -200,7 +200,7 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
     /// Forks a child and takes the supervisor's end of its socket (made by the zygote in the
     /// children's network namespace). On failure nothing is left behind but the lease,
     /// which the caller still owns: a child that was started is killed, and the lease is
-    /// released by the caller only once it has exited (`onLostChild`).
+    /// released by the caller only once it has exited (`release(_:after:)`).
     private func spawn(_ kind: ChildKind, policy: SandboxPolicy, lease: Lease, memoryBytes: Int64, cpuSeconds: Int?,
                        entry: String?) throws -> Started {
         let z = try currentZygote(for: kind)

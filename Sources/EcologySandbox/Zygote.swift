@@ -183,7 +183,7 @@ final class Zygote: @unchecked Sendable {
         // The sandbox directory as a descriptor: the zygote copies the scripts from it and
         // never holds the host path (which every child would inherit in its memory).
         posix_spawn_file_actions_addopen(&fa, 5, options.sandboxDir, O_RDONLY | O_DIRECTORY, 0)
-        // Descriptors other threads opened without O_CLOEXEC: the zygote closes all >= 4 first thing.
+        // Descriptors other threads opened without O_CLOEXEC: the zygote closes all >= 6 first thing.
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
