@@ -70,10 +70,16 @@ final class LeastPrivilegeTests: XCTestCase {
             _ = self.run("import time\ndef run():\n    time.sleep(1.5)\n    return 1\n")
             done.signal()
         }
-        usleep(600_000)
         let servers = Shared.executor.zygoteProcesses().filter { $0.name.hasSuffix("(server)") }.map(\.pid)
         XCTAssertEqual(servers.count, 2)
-        let children = servers.flatMap { descendants(of: $0) }
+        // Wait (up to a generous bound, not a timing assertion) until the children are there.
+        var children: [Int32] = []
+        let deadline = Date().addingTimeInterval(20)
+        repeat {
+            children = servers.flatMap { descendants(of: $0) }
+            if children.count >= 3 { break }
+            usleep(50_000)
+        } while Date() < deadline
         XCTAssertGreaterThanOrEqual(children.count, 3, "agent, running execution, ready children: \(children)")
         for pid in children {
             guard let c = ProcessConfinement.of(pid: pid) else { continue }  // exited meanwhile
