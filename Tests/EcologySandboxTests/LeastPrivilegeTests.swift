@@ -38,6 +38,22 @@ final class LeastPrivilegeTests: XCTestCase {
         return out
     }
 
+    /// A child's status once its setup is over (it has left uid 0, which it does right
+    /// before its own filter): a child caught between fork and setresuid still holds the
+    /// zygote's capabilities and filter, as it must to finish its setup. nil if it exited.
+    func settled(_ pid: Int32) -> ProcessConfinement? {
+        let deadline = Date().addingTimeInterval(10)
+        while true {
+            guard let status = Posix.readFile("/proc/\(pid)/status"), let c = ProcessConfinement.parse(status: status) else {
+                return nil
+            }
+            let uid = status.split(separator: "\n").first { $0.hasPrefix("Uid:") }?
+                .split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first
+            if uid != "0" && c.seccompFilters != (inheritedFilters + 1) || Date() > deadline { return c }
+            usleep(10_000)
+        }
+    }
+
     func testZygoteProcessesKeepOnlyWhatTheyNeed() throws {
         let agent = try Shared.executor.spawnAgent(entry: "echo_agent.py")  // starts the agent zygote too
         defer { _ = agent.stop(grace: 1) }
@@ -82,7 +98,7 @@ final class LeastPrivilegeTests: XCTestCase {
         } while Date() < deadline
         XCTAssertGreaterThanOrEqual(children.count, 3, "agent, running execution, ready children: \(children)")
         for pid in children {
-            guard let c = ProcessConfinement.of(pid: pid) else { continue }  // exited meanwhile
+            guard let c = settled(pid) else { continue }  // exited meanwhile
             XCTAssertEqual(c.seccompMode, 2, "child \(pid) is not filtered")
             XCTAssertTrue(c.noNewPrivs, "child \(pid) lacks no_new_privs")
             XCTAssertEqual(c.seccompFilters, inheritedFilters + 2, "child \(pid): its filter is not stacked on the zygote's")
