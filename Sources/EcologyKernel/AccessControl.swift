@@ -124,8 +124,10 @@ extension Kernel {
             throw KernelError(.timeout, "the call chain's deadline has passed; contract \(contractID) was not asked",
                               details: ["limit": "wall"])
         }
-        let reservation = try reserveCompute(db, payer: call.payer, ceilingSeconds: ExecutionRequest.wholeSeconds(timeout),
-                                             what: "contract \(contractID)")
+        // The contract policy's CPU limit (`SandboxPolicy`: the contract timeout rounded up).
+        let reservation = try reserveCompute(db, payer: call.payer,
+                                             ceilingSeconds: ExecutionRequest.wholeSeconds(config.limits.contractTimeoutSeconds),
+                                             wallSeconds: timeout, what: "contract \(contractID)")
         let request = ExecutionRequest(
             kind: .contract, artifactID: contractID, code: code, method: "check_permission",
             args: [.string(artifact.id), .string(action.rawValue), .string(requester), artifact.metadataJSON, context],

@@ -70,11 +70,14 @@ extension Kernel {
     /// The payer must be a principal (a payer that is not one would let code run for free),
     /// not frozen, with available compute (balance minus holds) above zero. The execution's
     /// CPU limit is the available compute rounded up to whole seconds (RLIMIT_CPU's unit),
-    /// at least 1 and at most `ceilingSeconds`; the hold is that limit's worth, at most what
-    /// is available. So one execution can take its payer at most one CPU-second (rounding)
-    /// plus the hard limit's grace second (`zygote.py`: hard = soft + 1) into debt, and two
-    /// executions can never spend the same compute.
-    func reserveCompute(_ db: Database, payer: String, ceilingSeconds: Int, what: String) throws -> ComputeReservation {
+    /// at least 1 and at most `ceilingSeconds`. The hold is the most CPU the child can burn:
+    /// that limit, or less when `wallSeconds` (the time it may run) is shorter, since its
+    /// cgroup quota is one core; at most what is available. So one execution can take its
+    /// payer at most one CPU-second (rounding) plus the hard limit's grace second
+    /// (`zygote.py`: hard = soft + 1) into debt, and two executions can never spend the
+    /// same compute.
+    func reserveCompute(_ db: Database, payer: String, ceilingSeconds: Int, wallSeconds: Double,
+                        what: String) throws -> ComputeReservation {
         try computeReservations.withLock { held in
             guard let state = try ComputeState.load(db, payer) else {
                 throw KernelError.denied("\(payer) is not a principal: nobody would pay for running \(what) (only artifacts with standing pay for compute)")
@@ -93,7 +96,8 @@ extension Kernel {
             // Whole seconds that `available` covers, rounded up (available > 0, no overflow: it is below Int64.max).
             let seconds = available / perSecond + (available % perSecond == 0 ? 0 : 1)
             let cpu = Int(max(1, min(Int64(max(1, ceilingSeconds)), seconds)))
-            let hold = min(Int64(cpu) * perSecond, available)
+            let burnable = Int64(min(cpu, ExecutionRequest.wholeSeconds(wallSeconds)))
+            let hold = min(burnable * perSecond, available)
             held[payer] = (held[payer] ?? 0) + hold
             return ComputeReservation(payer: payer, scaledUnits: hold, cpuLimitSeconds: cpu)
         }

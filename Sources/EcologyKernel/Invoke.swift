@@ -80,8 +80,8 @@ extension Kernel {
         let timeout = context.remainingSeconds(now: clock.nowMicros(), limit: config.limits.invokeTimeoutSeconds)
         if timeout <= 0 { throw Self.chainTimeout("invoke of \(id)") }
         let reservation = try readOnly { db in
-            try reserveCompute(db, payer: context.payer,
-                               ceilingSeconds: min(config.limits.executionCPUSeconds, ExecutionRequest.wholeSeconds(timeout)), what: id)
+            try reserveCompute(db, payer: context.payer, ceilingSeconds: config.limits.executionCPUSeconds,
+                               wallSeconds: timeout, what: id)
         }
         let inner = CallContext(caller: id, payer: artifact.hasStanding ? id : context.payer, depth: context.depth + 1,
                                 deadlineMicros: context.deadlineMicros)

@@ -328,7 +328,8 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
     /// - wall clock: `request.timeoutSeconds` on the monotonic clock, and never beyond the
     ///   deadline of the execution whose kernel call this one serves (a nested execution
     ///   started while serving a `call` frame ends no later than its parent);
-    /// - CPU: RLIMIT_CPU of at most `request.cpuLimitSeconds` and the cgroup's cpu quota,
+    /// - CPU: RLIMIT_CPU of the policy's limit, lowered to `request.cpuLimitSeconds` (what
+    ///   the payer can pay for), and the cgroup's cpu quota;
     ///   memory: the cgroup slot (else RLIMIT_AS), both set by the zygote before the fork
     ///   returns to Python (`zygote.py`), never by the runner;
     /// - output: the result is measured here (`ExecutionLimits.resultError`); too large is
@@ -358,7 +359,9 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         let frameLimit = max(4096 + 1024, config.limits.maxFrameBytes)
         let maxOutput = min(request.maxOutputBytes > 0 ? min(request.maxOutputBytes, policy.maxOutputBytes) : policy.maxOutputBytes,
                             frameLimit - 4096)
-        var cpuLimit = min(policy.rlimits.cpuSeconds ?? Int.max, ExecutionRequest.wholeSeconds(timeout))
+        // The CPU limit is fixed at fork and part of the warm-child shape: it depends on the
+        // policy and on what the payer can pay, never on the (varying) time left.
+        var cpuLimit = policy.rlimits.cpuSeconds ?? ExecutionRequest.wholeSeconds(timeout)
         if let paid = request.cpuLimitSeconds { cpuLimit = min(cpuLimit, max(1, paid)) }
 
         // A fresh child for this execution: one forked ahead of time for this shape, else now.

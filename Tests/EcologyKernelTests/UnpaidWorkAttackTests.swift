@@ -72,18 +72,18 @@ final class UnpaidWorkAttackTests: XCTestCase {
         let (kernel, _, _, dir) = try world()
         defer { try? FileManager.default.removeItem(at: dir) }
         // alpha: 10,000 CPU-ms (the default initial balance).
-        let first = try kernel.readOnly { try kernel.reserveCompute($0, payer: "alpha", ceilingSeconds: 5, what: "t") }
-        let second = try kernel.readOnly { try kernel.reserveCompute($0, payer: "alpha", ceilingSeconds: 5, what: "t") }
+        let first = try kernel.readOnly { try kernel.reserveCompute($0, payer: "alpha", ceilingSeconds: 5, wallSeconds: 5, what: "t") }
+        let second = try kernel.readOnly { try kernel.reserveCompute($0, payer: "alpha", ceilingSeconds: 5, wallSeconds: 5, what: "t") }
         XCTAssertEqual([first.cpuLimitSeconds, second.cpuLimitSeconds], [5, 5])
-        XCTAssertThrowsError(try kernel.readOnly { try kernel.reserveCompute($0, payer: "alpha", ceilingSeconds: 5, what: "t") }) {
+        XCTAssertThrowsError(try kernel.readOnly { try kernel.reserveCompute($0, payer: "alpha", ceilingSeconds: 5, wallSeconds: 5, what: "t") }) {
             XCTAssertEqual(($0 as? KernelError)?.code, .insufficientCompute, "everything is held")
         }
         kernel.releaseCompute(first)
-        let third = try kernel.readOnly { try kernel.reserveCompute($0, payer: "alpha", ceilingSeconds: 5, what: "t") }
+        let third = try kernel.readOnly { try kernel.reserveCompute($0, payer: "alpha", ceilingSeconds: 5, wallSeconds: 5, what: "t") }
         XCTAssertEqual(third.scaledUnits, 5_000 * TokenBucket.scale)
         kernel.releaseCompute(second); kernel.releaseCompute(third)
         XCTAssertEqual(kernel.computeReservations.held(by: "alpha"), 0, "holds are released exactly")
-        XCTAssertThrowsError(try kernel.readOnly { try kernel.reserveCompute($0, payer: "nobody", ceilingSeconds: 5, what: "t") }) {
+        XCTAssertThrowsError(try kernel.readOnly { try kernel.reserveCompute($0, payer: "nobody", ceilingSeconds: 5, wallSeconds: 5, what: "t") }) {
             XCTAssertEqual(($0 as? KernelError)?.code, .accessDenied, "a non-principal pays for nothing")
         }
     }

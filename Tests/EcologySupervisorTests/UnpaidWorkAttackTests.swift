@@ -65,11 +65,15 @@ final class UnpaidWorkAttackTests: XCTestCase {
     /// back whatever the action had charged). Now each reader's payer pays exactly the
     /// evaluation's measured CPU, whether the contract allows or denies.
     func testContractBurningCPUIsPaidByEachReader() throws {
-        let w = try SandboxWorld(config: Self.config())
+        // Time enough for the burn on a loaded host: what is measured is CPU, not wall.
+        var c = Self.config()
+        c.limits.invokeTimeoutSeconds = 5
+        c.limits.contractTimeoutSeconds = 5
+        let w = try SandboxWorld(config: c)
         let burner = """
             import time
             def check_permission(artifact_id, action, requester_id, artifact, context):
-                end = time.process_time() + 0.2
+                end = time.process_time() + 0.1
                 while time.process_time() < end:
                     pass
                 return {"allowed": requester_id == "gamma", "reason": "burned for " + requester_id}
@@ -85,7 +89,7 @@ final class UnpaidWorkAttackTests: XCTestCase {
             let evaluations = w.events("contract_evaluated", after: before.lastSeq)
             XCTAssertEqual(evaluations.count, 1, "one evaluation, on record")
             XCTAssertEqual(evaluations.first?.data["payer"]?.stringValue, reader)
-            XCTAssertGreaterThan(evaluations.first?.data["cpu_ms"]?.doubleValue ?? 0, 100, "the burn was measured")
+            XCTAssertGreaterThan(evaluations.first?.data["cpu_ms"]?.doubleValue ?? 0, 50, "the burn was measured")
             try before.assertOnlyPayerCharged(w, payer: reader)
         }
         try assertStillServes(w)
