@@ -21,13 +21,11 @@ final class UnpaidWorkAttackTests: XCTestCase {
     func testUnfundedStandingArtifactIsNotAPayer() throws {
         let w = try SandboxWorld(config: Self.config())
         try XCTUnwrapOK(w.writeTool("alpha", "alpha.spin", code: "def run():\n    while True:\n        pass\n"))
-        var shell: [String: JSONValue] = [
+        try XCTUnwrapOK(w.act("alpha", "write", [
             "artifact_id": "alpha.shell", "content": "a shell", "standing": true, "executable": true,
             "code": "def run():\n    return invoke('alpha.spin', 'run')\n",
             "interface": ["tools": [["name": "run", "description": "shell", "inputSchema": ["type": "object"]]]],
-        ]
-        shell["contract"] = "genesis_self_owned"
-        try XCTUnwrapOK(w.act("alpha", "write", .object(shell)))
+        ]))
         XCTAssertEqual(w.compute("alpha.shell"), 0, "a new principal starts with nothing")
         let before = try ComputeLedger(w)
         let runs = w.counting.count(.artifact)
