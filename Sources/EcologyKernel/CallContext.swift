@@ -10,13 +10,37 @@ public struct CallContext: Sendable, Equatable {
     public var payer: String
     /// Nesting depth of invokes (0 for a top-level action).
     public var depth: Int
+    /// When the whole call chain must be over, in `WorldClock` microseconds. Set once, when a
+    /// top-level action starts (`startingChain`), and passed down unchanged: every nested
+    /// invoke and contract evaluation gets only the time that remains, so nesting cannot
+    /// stretch the wall-clock limit and serving a kernel call does not pause anyone's clock.
+    public var deadlineMicros: Int64?
 
-    public init(caller: String, payer: String, depth: Int = 0) {
-        self.caller = caller; self.payer = payer; self.depth = depth
+    public init(caller: String, payer: String, depth: Int = 0, deadlineMicros: Int64? = nil) {
+        self.caller = caller; self.payer = payer; self.depth = depth; self.deadlineMicros = deadlineMicros
     }
 
     /// A principal acting for itself at top level.
-    public static func principal(_ id: String) -> CallContext { CallContext(caller: id, payer: id, depth: 0) }
+    public static func principal(_ id: String, deadlineMicros: Int64? = nil) -> CallContext {
+        CallContext(caller: id, payer: id, depth: 0, deadlineMicros: deadlineMicros)
+    }
+
+    /// This context with a chain deadline: the one it has, else `now + seconds` (the
+    /// top-level action starts the chain's clock).
+    func startingChain(now: Int64, seconds: Double) -> CallContext {
+        guard deadlineMicros == nil else { return self }
+        var c = self
+        c.deadlineMicros = now.saturatingAdd(CheckedNumber.micros(fromSeconds: max(0, seconds)))
+        return c
+    }
+
+    /// Seconds left before the chain's deadline (0 when it has passed); `limit` when there is none.
+    func remainingSeconds(now: Int64, limit: Double) -> Double {
+        guard let deadlineMicros else { return limit }
+        let (left, overflow) = deadlineMicros.subtractingReportingOverflow(now)
+        if overflow { return left < 0 ? limit : 0 }
+        return min(limit, max(0, Double(left) / 1_000_000))
+    }
 }
 
 /// Typed access to an action's named arguments; every mismatch is INVALID_ARGS.

@@ -19,6 +19,8 @@ public final class Kernel: @unchecked Sendable {
     /// Decoded event data shared by observe, event_log.read and the supervisor's wake-ups.
     let eventCache = EventDataCache()
     let permissionCache: PermissionCache
+    /// Compute held by running executions (`reserveCompute`).
+    let computeReservations = ComputeReservations()
     let services: [String: any GenesisService]
 
     public init(database: WorldDatabase, config: WorldConfig, clock: any WorldClock = SystemClock(),
@@ -41,6 +43,10 @@ public final class Kernel: @unchecked Sendable {
 
     /// Performs one action and always answers with an envelope; no error escapes.
     public func handle(action: String, params: JSONValue, context: CallContext) -> Envelope {
+        // The action starts the chain's clock (if it is the top of a chain): contract
+        // evaluations and invokes below it share one deadline.
+        let context = context.startingChain(now: clock.nowMicros(), seconds: config.limits.invokeTimeoutSeconds)
+        defer { settleDeferredCharges() }
         do {
             guard case .object(let p) = params else {
                 throw KernelError.invalid("params must be a JSON object, got \(params.typeName)")
@@ -89,6 +95,8 @@ public final class Kernel: @unchecked Sendable {
     /// check and charge share one read; if `body` fails, the transaction (charge included)
     /// rolls back.
     func transaction<T>(_ context: CallContext, costMs: Int64 = 0, _ body: (Database) throws -> T) throws -> T {
+        // A custom contract asked inside `body` is charged after the transaction, whether it commits or not.
+        defer { settleDeferredCharges() }
         do {
             return try database.writeTransaction { db in
                 try chargeActionCost(db, payer: context.payer, kernelMs: costMs)
@@ -148,7 +156,7 @@ public final class Kernel: @unchecked Sendable {
     func read(_ id: String, _ context: CallContext) throws -> JSONValue {
         try transaction(context, costMs: config.costs.readMs) { db in
             let a = try liveArtifact(db, id)
-            try authorize(db, .read, on: a, requester: context.caller)
+            try authorize(db, .read, on: a, by: context)
             return a.json
         }
     }
@@ -159,7 +167,7 @@ public final class Kernel: @unchecked Sendable {
         _ = try ArtifactSpec(args: args, limits: config.limits)  // reject bad input before touching the database
         return try transaction(context, costMs: config.costs.writeMs) { db in
             if let existing = try Artifact.load(db, id), !existing.isDeleted {
-                try authorize(db, .write, on: existing, requester: context.caller)
+                try authorize(db, .write, on: existing, by: context)
                 let spec = try ArtifactSpec(args: args, limits: config.limits, base: existing)
                 return try replace(db, existing, with: spec, by: context).metadataJSON
             }
@@ -174,7 +182,7 @@ public final class Kernel: @unchecked Sendable {
         if old.isEmpty { throw KernelError.invalid("'old' must not be empty") }
         return try transaction(context, costMs: config.costs.writeMs) { db in
             let a = try liveArtifact(db, id)
-            try authorize(db, .edit, on: a, requester: context.caller)
+            try authorize(db, .edit, on: a, by: context)
             guard a.content.contains(old) else { throw KernelError.invalid("'old' text does not occur in \(id)'s content") }
             // Size the result before building it: 256 KiB of "a" with old "a" and a 200 KiB
             // `new` would be a 50 GB string, allocated before the limit below could refuse it.
@@ -199,7 +207,7 @@ public final class Kernel: @unchecked Sendable {
     func delete(_ id: String, _ context: CallContext) throws -> JSONValue {
         try transaction(context, costMs: config.costs.writeMs) { db in
             var a = try liveArtifact(db, id)
-            try authorize(db, .delete, on: a, requester: context.caller)
+            try authorize(db, .delete, on: a, by: context)
             if a.kind == "genesis" { throw KernelError.denied("genesis artifacts cannot be deleted") }
             if let listing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM escrow_listings WHERE artifact_id = ? AND status = 'active'"), arguments: [id]) {
                 throw KernelError.invalid("\(id) is listed in escrow (listing \(listing)); the seller may cancel the listing")

@@ -373,6 +373,20 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
 
     // MARK: - executions
 
+    /// Every limit of an execution is enforced here, by the supervisor, whatever the code in
+    /// the child does (it may bypass `runner.py` entirely and write its own frames):
+    /// - wall clock: `request.timeoutSeconds` on the monotonic clock, and never beyond the
+    ///   deadline of the execution whose kernel call this one serves (a nested execution
+    ///   started while serving a `call` frame ends no later than its parent);
+    /// - CPU: RLIMIT_CPU of the policy's limit, lowered to `request.cpuLimitSeconds` (what
+    ///   the payer can pay for), and the cgroup's cpu quota;
+    ///   memory: the cgroup slot (else RLIMIT_AS), both set by the zygote before the fork
+    ///   returns to Python (`zygote.py`), never by the runner;
+    /// - output: the result is measured here (`ExecutionLimits.resultError`); too large is
+    ///   EXECUTION_ERROR with `details.limit = "output"`, whatever the runner checked;
+    /// - frames: no frame beyond `limits.max_frame_bytes` (a result beyond the output limit
+    ///   is refused as it arrives); a reply too large for the child is replaced by an error;
+    ///   at most `ExecutionLimits.maxKernelCalls` kernel calls per execution.
     public func execute(_ request: ExecutionRequest, kernelCalls: @escaping KernelCallHandler) -> ExecutionOutcome {
         let start = Posix.now()
         func elapsed() -> Int64 { CheckedNumber.micros(fromSeconds: Posix.now() - start) }
@@ -380,12 +394,25 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
             ExecutionOutcome(result: .failure(KernelError(code, message)), cpuMicros: 0, wallMicros: elapsed())
         }
         let policy = policies[request.kind]!
-        let timeout = request.timeoutSeconds > 0 ? request.timeoutSeconds : (policy.wallTimeoutSeconds ?? config.limits.invokeTimeoutSeconds)
+        var timeout = request.timeoutSeconds.isFinite && request.timeoutSeconds > 0
+            ? request.timeoutSeconds : (policy.wallTimeoutSeconds ?? config.limits.invokeTimeoutSeconds)
+        if let enclosing = ExecutionLimits.enclosingDeadline {
+            let left = enclosing - start
+            if left <= 0 {
+                return fail(.timeout, "the execution this one serves has reached its wall-clock deadline; nothing was started")
+            }
+            timeout = min(timeout, left)
+        }
         let deadline = start + timeout
         let memory = request.memoryLimitBytes > 0 ? request.memoryLimitBytes : policy.cgroup.memoryBytes
-        let maxOutput = request.maxOutputBytes > 0 ? min(request.maxOutputBytes, policy.maxOutputBytes) : policy.maxOutputBytes
-        // The timeout is configured (≤ 100 years) or the caller's; clamped, it can never trap.
-        let cpuLimit = policy.rlimits.cpuSeconds ?? CheckedNumber.clampedInt(timeout.rounded(.up))
+        // A result travels in one frame: the output limit never exceeds the frame limit.
+        let frameLimit = max(4096 + 1024, config.limits.maxFrameBytes)
+        let maxOutput = min(request.maxOutputBytes > 0 ? min(request.maxOutputBytes, policy.maxOutputBytes) : policy.maxOutputBytes,
+                            frameLimit - 4096)
+        // The CPU limit is fixed at fork and part of the warm-child shape: it depends on the
+        // policy and on what the payer can pay, never on the (varying) time left.
+        var cpuLimit = policy.rlimits.cpuSeconds ?? ExecutionRequest.wholeSeconds(timeout)
+        if let paid = request.cpuLimitSeconds { cpuLimit = min(cpuLimit, max(1, paid)) }
 
         // A fresh child for this execution: one forked ahead of time for this shape, else now.
         let shape = WarmShape(kind: request.kind, memoryBytes: memory, cpuSeconds: cpuLimit)
@@ -404,16 +431,18 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
 
         var message = ExecuteMessage(request)
         message.maxOutputBytes = maxOutput
-        let maxFrame = max(config.limits.maxFrameBytes, maxOutput + 4096)
         var result: Envelope?
         var protocolError: KernelError?
+        /// A limit the child broke that ends the execution (output, kernel calls).
+        var limitError: KernelError?
         var timedOut = false
         var killed = false
+        var callsServed = 0
 
         if !Posix.sendAll(mine, Frame.encode(WireMessage.execute(message).json), deadline: deadline) {
             timedOut = Posix.now() >= deadline
         } else {
-            var decoder = FrameDecoder(maxFrameBytes: maxFrame)
+            var decoder = FrameDecoder(maxFrameBytes: frameLimit)
             var buf = [UInt8](repeating: 0, count: 65_536)
             serve: while true {
                 let ev = Posix.poll(mine, events: Int16(POLLIN), deadline: deadline)
@@ -429,13 +458,26 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
                     while let frame = try decoder.next() {
                         switch try WireMessage(json: frame) {
                         case .call(let id, let action, let params):
+                            callsServed += 1
+                            if callsServed > ExecutionLimits.maxKernelCalls {
+                                limitError = ExecutionLimits.kernelCallsError()
+                                break serve
+                            }
+                            // Served on this thread: a nested execution it starts inherits this deadline.
                             let reply: Envelope = policy.kernelCallsAllowed
-                                ? kernelCalls(action, params)
+                                ? ExecutionLimits.serving(until: deadline) { kernelCalls(action, params) }
                                 : .failure(KernelError(.accessDenied, "contracts are pure: kernel calls are refused"))
-                            _ = Posix.sendAll(mine, Frame.encode(WireMessage.reply(id: id, response: reply).json), deadline: deadline)
+                            _ = Posix.sendAll(mine, ExecutionLimits.replyFrame(id: id, action: action, reply, frameLimit: frameLimit),
+                                              deadline: deadline)
+                            // Serving the call did not pause this execution's clock.
+                            if Posix.now() >= deadline { timedOut = true; break serve }
                         case .result(let id, let response):
                             guard id == WireMessage.executeID else { throw MessageError("result for unknown id \(id)") }
-                            result = response
+                            if let tooLarge = ExecutionLimits.resultError(response, maxOutputBytes: maxOutput) {
+                                limitError = tooLarge
+                            } else {
+                                result = response
+                            }
                             break serve
                         case .reply(let id, _):
                             throw MessageError("child sent a reply to unknown id \(id)")
@@ -454,7 +496,7 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         }
         // Fast path: the child answered. Its CPU comes from the slot's cgroup counter, and
         // the slot is recycled when the exit record arrives, off the caller's critical path.
-        if let result, protocolError == nil, !timedOut, let slot = lease.cgroup, let pool,
+        if let result, protocolError == nil, limitError == nil, !timedOut, let slot = lease.cgroup, let pool,
            let before = cpuBefore, let now = pool.cpuMicros(slot) {
             ticket.whenEnded { [weak self] in
                 z.release(ticket)
@@ -470,7 +512,7 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
             return ExecutionOutcome(result: result.asResult, cpuMicros: max(0, now - before), wallMicros: elapsed())
         }
         defer { z.release(ticket) }
-        if result == nil || protocolError != nil || timedOut {
+        if result == nil || protocolError != nil || limitError != nil || timedOut {
             z.kill(ticket); killed = true
         }
         // A child that answered exits at once; give it a moment, then kill it.
@@ -493,6 +535,8 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         outcome.result = classify(exit: exit, result: result, protocolError: protocolError, timedOut: timedOut,
                                   oom: oomAfter > oomBefore, cpuLimit: cpuLimit, timeout: timeout,
                                   violated: &outcome.violatedSyscall)
+        // A broken limit is the answer, unless the child was killed for something worse first.
+        if let limitError, outcome.violatedSyscall == nil, !timedOut, oomAfter <= oomBefore { outcome.result = .failure(limitError) }
         return outcome
     }
 

@@ -33,7 +33,7 @@ struct EscrowService: GenesisService {
             let id = try args.id("artifact_id"), price = try args.amount("price")
             return try k.transaction(ctx, costMs: k.config.costs.writeMs) { db in
                 var a = try k.liveArtifact(db, id)
-                try k.authorize(db, .transfer, on: a, requester: ctx.caller)
+                try k.authorize(db, .transfer, on: a, by: ctx)
                 if a.hasStanding { throw KernelError.invalid("principals cannot be sold through escrow; transfer ownership directly") }
                 let seller = a.ownerID
                 try k.moveOwnership(db, &a, to: Self.id, by: ctx.caller)

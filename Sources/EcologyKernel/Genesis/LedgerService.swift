@@ -49,14 +49,14 @@ struct LedgerService: GenesisService {
         case "transfer_ownership":
             let id = try args.id("artifact_id"), to = try args.id("to")
             return try k.transaction(ctx) { db in
-                try k.transferOwnership(db, artifactID: id, to: to, requester: ctx.caller)
+                try k.transferOwnership(db, artifactID: id, to: to, by: ctx)
                 return .object(["artifact_id": .string(id), "owner_id": .string(to)])
             }
         case "transfer_budget":
             let to = try args.id("to"), amount = try args.amount("amount")
             return try k.transaction(ctx) { db in
                 let source = try k.liveArtifact(db, ctx.caller)
-                try k.authorize(db, .transfer, on: source, requester: ctx.caller)
+                try k.authorize(db, .transfer, on: source, by: ctx)
                 var from = try Principal.require(db, ctx.caller)
                 var dest = try Principal.require(db, to)
                 guard from.llmBudget >= amount else {
@@ -101,7 +101,7 @@ extension Kernel {
             }
             guard let source else { throw KernelError.notFound("artifact \(from)") }
             if try !authorizeNative(source.contract, .transfer, artifactID: from, owner: source.owner, requester: context.caller) {
-                try authorize(db, .transfer, on: try liveArtifact(db, from), requester: context.caller)
+                try authorize(db, .transfer, on: try liveArtifact(db, from), by: context)
             }
             guard let target else { throw KernelError.notFound("recipient \(to)") }
             if target.deleted { throw KernelError(.deleted, "recipient \(to) was deleted") }
@@ -114,9 +114,9 @@ extension Kernel {
     }
 
     /// Moves an artifact (and its disk usage) to a new owner principal.
-    func transferOwnership(_ db: Database, artifactID: String, to: String, requester: String) throws {
+    func transferOwnership(_ db: Database, artifactID: String, to: String, by call: CallContext) throws {
         var a = try liveArtifact(db, artifactID)
-        try authorize(db, .transfer, on: a, requester: requester)
+        try authorize(db, .transfer, on: a, by: call)
         // A contract may let others transfer it (genesis_public, a self-owned tool), but never out from under a listing.
         if let listing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM escrow_listings WHERE artifact_id = ? AND status = 'active'"), arguments: [artifactID]) {
             throw KernelError.invalid("\(artifactID) is listed in escrow (listing \(listing)); the seller may cancel the listing")
@@ -127,7 +127,7 @@ extension Kernel {
         if target?.kind == "genesis" {
             throw KernelError.invalid("\(to) is a genesis account; it takes artifacts only through its own methods")
         }
-        try moveOwnership(db, &a, to: to, by: requester)
+        try moveOwnership(db, &a, to: to, by: call.caller)
     }
 
     /// Ownership change without a permission check; callers have authorized already.

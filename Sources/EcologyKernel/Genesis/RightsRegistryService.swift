@@ -45,7 +45,7 @@ struct RightsRegistryService: GenesisService {
             if to == ctx.caller { throw KernelError.invalid("cannot transfer a quota to yourself") }
             // A frozen principal may still be rescued, but a frozen giver cannot act.
             return try k.transaction(ctx) { db in
-                try k.authorize(db, .transfer, on: try k.liveArtifact(db, ctx.caller), requester: ctx.caller)
+                try k.authorize(db, .transfer, on: try k.liveArtifact(db, ctx.caller), by: ctx)
                 var from = try Principal.require(db, ctx.caller)
                 var dest = try Principal.require(db, to)
                 let now = k.clock.nowMicros()
