@@ -36,8 +36,14 @@ extension Kernel {
                                                         balance: r.llmRate.initial, nowMicros: now) : bucket
                     let compute = TokenBucket(ratePerSecond: r.compute.ratePerSecond, capacity: r.compute.capacity,
                                               balance: r.compute.initial, nowMicros: now)
-                    try Principal(id: id, scrip: 0, llmBudget: scoring ? r.llmBudgetMicrodollars : 0, diskQuota: Int64.max / 4,
+                    // Never charged for storage (`GenesisAccounts`): the quota only keeps the schema's CHECKs simple.
+                    try Principal(id: id, scrip: 0, llmBudget: scoring ? r.llmBudgetMicrodollars : 0, diskQuota: Self.genesisDiskQuota,
                                   compute: compute, llmRate: llmRate).insert(db)
+                    if scoring {
+                        // What the mint may ever hold: scoring only spends it (the invariants check it).
+                        try db.execute(sql: "INSERT OR REPLACE INTO world_meta (key, value) VALUES ('genesis_mint_llm_grant', ?)",
+                                       arguments: [String(r.llmBudgetMicrodollars)])
+                    }
                 }
                 try events.append(db, "artifact_written", principal: Self.systemID, ["artifact_id": .string(id), "kind": "genesis", "created": true])
             }
@@ -75,6 +81,11 @@ extension Kernel {
         try events.append(db, "artifact_written", principal: Self.systemID,
                           ["artifact_id": .string(id), "kind": "agent", "created": true, "scrip": .int(spec.scrip)])
     }
+}
+
+extension Kernel {
+    /// The disk quota of `genesis_mint` and `genesis_escrow`, fixed at bootstrap.
+    static let genesisDiskQuota = Int64.max / 4
 }
 
 extension LimitConfig {
