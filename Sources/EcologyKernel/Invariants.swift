@@ -63,7 +63,7 @@ extension Kernel {
             """)
         for r in genesisPrincipals {
             let id: String = r[0], scrip: Int64 = r[1], llm: Int64 = r[2], quota: Int64 = r[4]
-            if GenesisAccounts.roles[id] == nil || id == Kernel.systemID {
+            if GenesisAccounts.roles[id] == nil {
                 if scrip != 0 || llm != 0 { v.append("genesis account \(id) has no role but holds \(scrip) scrip and \(llm) llm_budget") }
             }
             if id == EscrowService.id && llm != 0 { v.append("genesis account \(id) holds \(llm) llm_budget; its role holds none") }

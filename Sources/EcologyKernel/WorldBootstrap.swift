@@ -64,6 +64,8 @@ extension Kernel {
     /// run by the supervisor, not invoked, so they need no interface.
     func createAgent(_ db: Database, _ spec: AgentSpec, now: Int64) throws {
         let id = try ArtifactID.validate(spec.id)
+        // The prefix marks the world's own accounts (`GenesisAccounts`), which hold nothing outside their role.
+        if GenesisAccounts.isGenesis(id) { throw KernelError.invalid("agent ID \(id) uses the reserved prefix 'genesis'") }
         let content = JSONValue.object(["mind": .string(spec.mind), "prompt": .string(spec.prompt)])
         var a = Artifact(id: id, kind: "agent", content: JSONCodec.string(content), code: nil, interface: nil,
                          contract: GenesisContract.selfOwned.rawValue, standing: true, executable: true,

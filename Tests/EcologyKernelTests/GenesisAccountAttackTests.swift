@@ -97,6 +97,30 @@ final class GenesisAccountAttackTests: XCTestCase {
         w.assertInvariants()
     }
 
+    /// A debt (a claim) handed to the escrow without a listing, or to the mint: refused like any artifact.
+    func testADebtArtifactCannotBeParkedInAGenesisAccount() throws {
+        let w = try TestWorld()
+        let debt = try XCTUnwrapOK(w.invoke("beta", "genesis_debt", "issue", ["alpha", 10, 12, 60]))["debt_id"]!
+        try XCTUnwrapOK(w.invoke("alpha", "genesis_debt", "accept", [debt]))
+        for account in [EscrowService.id, MintService.id] {
+            w.assertFailsCleanly(.invalidArgs) { w.invoke("alpha", "genesis_ledger", "transfer_ownership", [debt, .string(account)]) }
+        }
+        // Repayments still reach the holder.
+        try XCTUnwrapOK(w.invoke("beta", "genesis_debt", "repay", [debt, 12]))
+        XCTAssertEqual(try w.scrip("alpha"), 102)
+        w.assertInvariants()
+    }
+
+    /// A configured agent named like a genesis account would be treated as one (and hold
+    /// scrip outside any role): bootstrap refuses the name.
+    func testAConfiguredAgentCannotTakeAGenesisName() throws {
+        var config = WorldConfig()
+        config.agents = [AgentSpec(id: "genesis_treasury")]
+        let w = try TestWorld(config: config, bootstrap: false)
+        XCTAssertThrowsError(try w.kernel.bootstrap()) { XCTAssertEqual(($0 as? KernelError)?.code, .invalidArgs) }
+        XCTAssertNil(try w.principal("genesis_treasury"))
+    }
+
     // MARK: - checkInvariants sees each genesis account's holdings
 
     /// Each bad row an attack could leave is injected with SQL into a healthy world; the
