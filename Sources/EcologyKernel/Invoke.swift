@@ -8,6 +8,7 @@ extension Kernel {
     /// and pays the tool's price to its owner when the call succeeds.
     public func invoke(_ artifactID: String, method: String, args: [JSONValue], context: CallContext) -> Envelope {
         do {
+            try Self.requireNotSystem(context)
             if context.depth >= config.limits.maxInvokeDepth {
                 throw KernelError.invalid("invoke depth limit \(config.limits.maxInvokeDepth) reached")
             }

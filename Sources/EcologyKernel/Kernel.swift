@@ -45,6 +45,7 @@ public final class Kernel: @unchecked Sendable {
             guard case .object(let p) = params else {
                 throw KernelError.invalid("params must be a JSON object, got \(params.typeName)")
             }
+            try Self.requireNotSystem(context)
             let args = Args(p, maxAmount: config.limits.maxAmount)
             switch action {
             case "observe": return .ok(try observe(context))
@@ -318,4 +319,13 @@ public final class Kernel: @unchecked Sendable {
 
     /// The identity that owns genesis artifacts; no agent can act as it.
     public static let systemID = "genesis"
+
+    /// The system identity acts only inside the kernel (bootstrap, debt issue), never through
+    /// an action or invoke: as it, `write` would create unmetered artifacts with reserved IDs
+    /// (the operator's `ecology artifact put … --as genesis` did).
+    static func requireNotSystem(_ context: CallContext) throws {
+        if context.caller == systemID || context.payer == systemID {
+            throw KernelError.denied("the system identity \(systemID) cannot act through kernel actions")
+        }
+    }
 }

@@ -75,6 +75,18 @@ final class GenesisAccountAttackTests: XCTestCase {
         w.assertInvariants()
     }
 
+    /// The operator's `ecology artifact put … --as genesis`: as the system identity, a write
+    /// created an unmetered artifact with a reserved ID, owned by the system.
+    func testNobodyActsAsTheSystemIdentity() throws {
+        let w = try TestWorld()
+        w.assertFailsCleanly(.accessDenied) { w.write(Kernel.systemID, "genesis_fake", ["content": "free bytes"]) }
+        w.assertFailsCleanly(.accessDenied) { w.write(Kernel.systemID, "plain", ["content": "free bytes"]) }
+        w.assertFailsCleanly(.accessDenied) { w.invoke(Kernel.systemID, "genesis_store", "create", [["id": "free", "content": "x"]]) }
+        w.assertFailsCleanly(.accessDenied) { w.act(Kernel.systemID, "delete", ["artifact_id": "handbook_overview"]) }
+        XCTAssertTrue(w.invoke("alpha", "genesis_ledger", "balance").isOK)
+        w.assertInvariants()
+    }
+
     /// A bid on an artifact whose award would go to a genesis account (the system's handbook,
     /// a genesis service) is refused: the minted scrip would have no owner.
     func testNoMintAwardForAGenesisOwnedArtifact() throws {
