@@ -12,6 +12,7 @@ extension Kernel {
         let context = context.startingChain(now: clock.nowMicros(), seconds: config.limits.invokeTimeoutSeconds)
         defer { settleDeferredCharges() }
         do {
+            try Self.requireNotSystem(context)
             if context.depth >= config.limits.maxInvokeDepth {
                 throw KernelError.invalid("invoke depth limit \(config.limits.maxInvokeDepth) reached")
             }

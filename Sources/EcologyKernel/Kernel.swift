@@ -51,6 +51,7 @@ public final class Kernel: @unchecked Sendable {
             guard case .object(let p) = params else {
                 throw KernelError.invalid("params must be a JSON object, got \(params.typeName)")
             }
+            try Self.requireNotSystem(context)
             let args = Args(p, maxAmount: config.limits.maxAmount)
             switch action {
             case "observe": return .ok(try observe(context))
@@ -209,14 +210,18 @@ public final class Kernel: @unchecked Sendable {
             var a = try liveArtifact(db, id)
             try authorize(db, .delete, on: a, by: context)
             if a.kind == "genesis" { throw KernelError.denied("genesis artifacts cannot be deleted") }
-            if let listing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM escrow_listings WHERE artifact_id = ? AND status = 'active'"), arguments: [id]) {
-                throw KernelError.invalid("\(id) is listed in escrow (listing \(listing)); the seller may cancel the listing")
+            try requireNotListed(db, a)
+            if a.hasStanding {
+                // A deleted principal can no longer act, so whatever it still owns or pays for
+                // would be stored for ever with nobody able to free it.
+                let held = try Int64.fetchOne(db.cachedStatement(sql: """
+                    SELECT COUNT(*) FROM artifacts WHERE (owner_id = ?1 OR charged_to = ?1) AND id != ?1 AND deleted_at IS NULL
+                    """), arguments: [id]) ?? 0
+                if held > 0 {
+                    throw KernelError.invalid("\(id) still owns or pays for \(held) live artifacts; delete or transfer them first")
+                }
             }
-            let freed = a.sizeBytes
-            try adjustDisk(db, owner: a.ownerID, delta: -freed)
-            let now = clock.nowMicros()
-            a.content = ""; a.code = nil; a.interface = nil; a.sizeBytes = 0
-            a.deletedAt = now; a.updatedAt = now; a.version += 1
+            let freed = try tombstone(db, &a)
             try a.update(db)
             try events.append(db, "artifact_deleted", principal: context.caller,
                               ["artifact_id": .string(id), "freed_bytes": .int(freed)])
@@ -240,12 +245,22 @@ public final class Kernel: @unchecked Sendable {
             throw KernelError.denied("\(context.caller) has no standing to own artifacts")
         }
         let owner = context.caller == Self.systemID ? Self.systemID : context.payer
+        if owner != Self.systemID {
+            try GenesisAccounts.require(owner, mayHold: .artifacts, as: "owner of a new artifact")
+            _ = try liveArtifact(db, owner)  // a deleted principal cannot act, so it could never free what it owned
+        }
+        if context.caller != context.payer && !Self.ownerControlledContracts.contains(spec.contract) {
+            // Tool code acting for its invoker: the invoker will own and pay for what it makes,
+            // so it must be able to delete it and the tool (or its author) must not be able to
+            // rewrite it. Under these contracts only the owner (or the artifact itself) acts.
+            throw KernelError.denied("tool code \(context.caller) creates \(id) for \(context.payer), who will own and pay for it: its contract must be one of \(Self.ownerControlledContracts.sorted().joined(separator: ", ")), not \(spec.contract)")
+        }
         let now = clock.nowMicros()
         let resolvedKind = kind ?? spec.kind
         let a = Artifact(id: id, kind: resolvedKind, content: spec.content, code: spec.code, interface: spec.interface,
                          contract: spec.contract, standing: spec.standing, executable: spec.executable,
                          createdBy: context.caller, owner: owner, now: now, price: spec.price, metadata: spec.metadata)
-        if owner != Self.systemID { try adjustDisk(db, owner: owner, delta: a.sizeBytes) }
+        try adjustDisk(db, principal: a.chargedTo, delta: a.sizeBytes)
         try a.insert(db)
         if spec.standing {
             // New principals start with nothing: whoever spawned them funds them.
@@ -263,6 +278,7 @@ public final class Kernel: @unchecked Sendable {
         if spec.standing != existing.hasStanding {
             throw KernelError.invalid("standing of \(existing.id) cannot change after creation")
         }
+        try requireNotListed(db, existing)
         if spec.contract != existing.accessContractID { try requireContractExists(db, spec.contract) }
         var a = existing
         a.content = spec.content; a.code = spec.code; a.interface = spec.interface
@@ -270,7 +286,9 @@ public final class Kernel: @unchecked Sendable {
         a.metadata = spec.metadata
         if a.kind != "agent" && a.kind != "genesis" { a.kind = spec.kind }
         a.sizeBytes = a.computedSize
-        try adjustDisk(db, owner: a.ownerID, delta: a.sizeBytes - existing.sizeBytes)
+        let growth = a.sizeBytes - existing.sizeBytes
+        try requireMayGrow(existing, by: context, growth: growth, contractChange: spec.contract != existing.accessContractID)
+        try adjustDisk(db, principal: a.chargedTo, delta: growth)
         a.updatedAt = clock.nowMicros(); a.version += 1
         try a.update(db)
         try events.append(db, "artifact_written", principal: context.caller,
@@ -289,16 +307,19 @@ public final class Kernel: @unchecked Sendable {
         }
     }
 
-    /// Consumes (positive delta) or frees disk quota of an owner. Owners without a
-    /// principal row (the system) are not metered.
-    func adjustDisk(_ db: Database, owner: String, delta: Int64) throws {
-        guard delta != 0, var p = try Principal.load(db, owner) else { return }
-        if delta > 0 && p.diskUsed + delta > p.diskQuota {
-            throw KernelError(.quotaExceeded, "\(owner) would use \(p.diskUsed + delta) of \(p.diskQuota) disk bytes",
-                              details: ["disk_used": .int(p.diskUsed), "disk_quota": .int(p.diskQuota), "needed": .int(delta)])
-        }
-        p.diskUsed = max(0, p.diskUsed + delta)
-        try p.save(db)
+    /// The contracts under which only an artifact's owner (or the artifact itself) may
+    /// write, edit, delete or transfer it: what tool code may give what it creates for its invoker.
+    static let ownerControlledContracts: Set<String> = [GenesisContract.freeware.rawValue, GenesisContract.private.rawValue,
+                                                        GenesisContract.selfOwned.rawValue]
+
+    /// A listed artifact is frozen until the listing ends: deleting it would leave a stale
+    /// listing, and rewriting it would change what a buyer pays for (and grow bytes the seller
+    /// pays for through whoever the contract lets write).
+    func requireNotListed(_ db: Database, _ a: Artifact) throws {
+        guard a.ownerID == EscrowService.id,
+              let listing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM escrow_listings WHERE artifact_id = ? AND status = 'active'"), arguments: [a.id])
+        else { return }
+        throw KernelError.invalid("\(a.id) is listed in escrow (listing \(listing)); the seller may cancel the listing")
     }
 
     /// Removes tombstones older than the retention period. Returns how many were purged.
@@ -316,4 +337,13 @@ public final class Kernel: @unchecked Sendable {
 
     /// The identity that owns genesis artifacts; no agent can act as it.
     public static let systemID = "genesis"
+
+    /// The system identity acts only inside the kernel (bootstrap, debt issue), never through
+    /// an action or invoke: as it, `write` would create unmetered artifacts with reserved IDs
+    /// (the operator's `ecology artifact put … --as genesis` did).
+    static func requireNotSystem(_ context: CallContext) throws {
+        if context.caller == systemID || context.payer == systemID {
+            throw KernelError.denied("the system identity \(systemID) cannot act through kernel actions")
+        }
+    }
 }

@@ -87,9 +87,15 @@ public struct Principal: Sendable, Equatable {
 }
 
 extension Kernel {
-    /// Moves scrip between principals inside the caller's transaction.
-    func moveScrip(_ db: Database, from: String, to: String, amount: Int64) throws {
+    /// Moves scrip between principals inside the caller's transaction. A genesis account
+    /// may be a party only through a path its role allows (`GenesisAccounts`): a service
+    /// that moves scrip in or out of the mint names `via`; every other movement is between
+    /// ordinary principals, whatever service asks for it.
+    func moveScrip(_ db: Database, from: String, to: String, amount: Int64, via path: GenesisAccounts.Path? = nil) throws {
         guard amount > 0 else { return }
+        if from == to { throw KernelError.invalid("cannot move scrip from \(from) to itself") }
+        try GenesisAccounts.require(from, mayHold: .scrip, via: path, as: "payer of scrip")
+        try GenesisAccounts.require(to, mayHold: .scrip, via: path, as: "recipient of scrip")
         let debit = try db.fastStatement("UPDATE principals SET scrip = scrip - ?1 WHERE id = ?2 AND scrip >= ?1")
         debit.bind(1, amount); debit.bind(2, from)
         try debit.run()

@@ -46,6 +46,10 @@ struct RightsRegistryService: GenesisService {
             // A frozen principal may still be rescued, but a frozen giver cannot act.
             return try k.transaction(ctx) { db in
                 try k.authorize(db, .transfer, on: try k.liveArtifact(db, ctx.caller), by: ctx)
+                // Quotas of genesis accounts are fixed by their role: none is given or taken here.
+                let holding: GenesisAccounts.Holding = resource == "disk" ? .diskQuota : resource == "llm_budget" ? .llmBudget : .compute
+                try GenesisAccounts.require(ctx.caller, mayHold: holding, as: "giver of \(resource)")
+                try GenesisAccounts.require(to, mayHold: holding, as: "recipient of \(resource)")
                 var from = try Principal.require(db, ctx.caller)
                 var dest = try Principal.require(db, to)
                 let now = k.clock.nowMicros()
