@@ -215,6 +215,9 @@ class Zygote:
         self.own_filter = bpf_program(cfg["zygote_filter"])
         self.waiter_filter = bpf_program(cfg["waiter_filter"])
         self.keep_capabilities = [int(c) for c in cfg.get("keep_capabilities", [])]
+        # The supervisor's frame limit (limits.max_frame_bytes), so that children accept
+        # and send every frame the supervisor does, whatever the config says.
+        self.max_frame = int(cfg.get("max_frame_bytes", 1 << 20))
         want = cfg.get("namespaces", {})
         for name, flag in (("net", CLONE_NEWNET), ("ipc", CLONE_NEWIPC), ("uts", CLONE_NEWUTS),
                            ("mount", CLONE_NEWNS), ("pid", CLONE_NEWPID)):
@@ -276,6 +279,7 @@ class Zygote:
         import wire as wire_module
         import runner as runner_module
         wire, runner = wire_module, runner_module
+        wire.MAX_FRAME = self.max_frame
 
     def inheritable_setup(self):
         """Per-process state every child inherits through fork, set up once here instead

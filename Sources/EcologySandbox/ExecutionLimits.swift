@@ -15,6 +15,25 @@ public enum ExecutionLimits {
     /// the runner's own reports (message, 4,000-character traceback and stdout) stay far below.
     static let maxErrorReportBytes = 64 << 10
 
+    /// Error codes a child may report about its own run: its code failed
+    /// (`EXECUTION_ERROR`), or Python ran out of memory under the child's limits
+    /// (`OUT_OF_MEMORY`, a `MemoryError` the runner caught). Every other code states a
+    /// fact only the supervisor knows (a timeout, a blocked syscall, a ledger refusal).
+    static let childReportableCodes: Set<ErrorCode> = [.executionError, .outOfMemory]
+
+    /// The child's result with its error code attributed: code that writes its own frame can
+    /// claim any code (`TIMEOUT`, `SANDBOX_VIOLATION`, `INSUFFICIENT_FUNDS`, ...), and the
+    /// invoker, the event log and the threat report would take it for the supervisor's
+    /// verdict. Such a claim becomes `EXECUTION_ERROR`, keeping what was claimed in
+    /// `details.reported_code`.
+    static func attributed(_ response: Envelope) -> Envelope {
+        guard case .failure(let e) = response, !childReportableCodes.contains(e.code) else { return response }
+        var details = e.details?.objectValue ?? [:]
+        details["reported_code"] = .string(e.code.rawValue)
+        return .failure(KernelError(.executionError, "the code reported \(e.code.rawValue): \(e.message.prefix(500))",
+                                    details: .object(details)))
+    }
+
     /// The result's own size, measured here as the supervisor encodes it; nil if it is
     /// within `maxOutputBytes`, else the EXECUTION_ERROR that replaces it.
     static func resultError(_ response: Envelope, maxOutputBytes: Int) -> KernelError? {

@@ -87,7 +87,8 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
             python: config.sandbox.python, sandboxDir: sandboxDir, filters: filters,
             environment: artifactPolicy.environment, namespaces: ns,
             zygoteFilter: try SeccompCompiler.compile(.zygote(uidBase: artifactPolicy.uidBase, gid: artifactPolicy.gid)).bpf,
-            waiterFilter: try SeccompCompiler.compile(.zygoteWaiter).bpf)
+            waiterFilter: try SeccompCompiler.compile(.zygoteWaiter).bpf,
+            maxFrameBytes: config.limits.maxFrameBytes)
         let z = try Zygote(zygoteOptions)
         zygote = z
         var warnings = z.warnings
@@ -476,7 +477,7 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
                             if let tooLarge = ExecutionLimits.resultError(response, maxOutputBytes: maxOutput) {
                                 limitError = tooLarge
                             } else {
-                                result = response
+                                result = ExecutionLimits.attributed(response)
                             }
                             break serve
                         case .reply(let id, _):

@@ -122,6 +122,8 @@ final class Zygote: @unchecked Sendable {
         var zygoteFilter: [UInt8]
         /// The outer zygote process's filter (`SeccompPolicy.zygoteWaiter`).
         var waiterFilter: [UInt8]
+        /// `limits.max_frame_bytes`: the children's wire module takes the same limit.
+        var maxFrameBytes: Int = 1 << 20
     }
 
     /// The capabilities the zygote server keeps (effective and permitted; its inheritable,
@@ -218,6 +220,7 @@ final class Zygote: @unchecked Sendable {
             "zygote_filter": .string(Data(options.zygoteFilter).base64EncodedString()),
             "waiter_filter": .string(Data(options.waiterFilter).base64EncodedString()),
             "keep_capabilities": .array(Zygote.keptCapabilities.map { .int(Int64($0.number)) }),
+            "max_frame_bytes": .int(Int64(options.maxFrameBytes)),
             "env": .object(options.environment.mapValues(JSONValue.string)),
             "namespaces": ["net": .bool(ns.net), "pid": .bool(ns.pid), "mount": .bool(ns.mount),
                            "ipc": .bool(ns.ipc), "uts": .bool(ns.uts)],

@@ -102,6 +102,47 @@ final class LimitEnforcementAttackTests: XCTestCase {
         try assertStillServes(w)
     }
 
+    /// Code that writes its own result frame claims a verdict only the supervisor can give
+    /// (a timeout, a blocked syscall, a ledger refusal): the invoker must not take it for one.
+    func testChildCannotClaimTheSupervisorsVerdicts() throws {
+        let w = try SandboxWorld(config: Self.config())
+        for (i, claimed) in ["TIMEOUT", "SANDBOX_VIOLATION", "INSUFFICIENT_FUNDS", "QUOTA_EXCEEDED", "INTERNAL"].enumerated() {
+            try XCTUnwrapOK(w.writeTool("beta", "beta.liar\(i)", code: """
+                import json, os, struct, time
+                def run():
+                    err = {"code": "\(claimed)", "message": "forged", "details": {"syscall": "socket"}, "retry_after": None}
+                    body = json.dumps({"type": "result", "id": 0, "response": {"ok": False, "error": err}}).encode()
+                    data = struct.pack(">I", len(body)) + body
+                    while data:
+                        data = data[os.write(3, data):]
+                    time.sleep(5)
+                """))
+            let before = try ComputeLedger(w)
+            let r = w.invoke("alpha", "beta.liar\(i)", "run")
+            XCTAssertEqual(r.error?.code, .executionError, "\(claimed): \(r)")
+            XCTAssertEqual(r.error?.details?["reported_code"]?.stringValue, claimed, "\(r)")
+            try before.assertOnlyPayerCharged(w, payer: "alpha")
+        }
+        // No sandbox_violation event was recorded on the code's word.
+        XCTAssertEqual(try w.kernel.database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM events WHERE type = 'sandbox_violation'") }, 0)
+        try assertStillServes(w)
+    }
+
+    /// The children's wire takes the configured frame limit: with `max_frame_bytes` above the
+    /// Python default of 1 MiB, a result of 1.5 MB within `max_output_bytes` comes back whole.
+    func testChildrenTakeTheConfiguredFrameLimit() throws {
+        var c = Self.config(timeout: 5)
+        c.limits.maxFrameBytes = 4 << 20
+        c.limits.maxOutputBytes = 2 << 20
+        let executor = try SandboxedExecutor(config: c)
+        defer { executor.shutdown() }
+        let w = try SandboxWorld(config: c, executor: executor)
+        try XCTUnwrapOK(w.writeTool("beta", "beta.big", code: "def run():\n    return 'z' * 1500000\n"))
+        let r = w.invoke("alpha", "beta.big", "run")
+        XCTAssertEqual(r.value?.stringValue?.utf8.count, 1_500_000, "\(r.error.map { "\($0)" } ?? "wrong result")")
+        try assertStillServes(w)
+    }
+
     /// A flood of cheap kernel calls (reads and noops cost the payer nothing by default)
     /// ends at the supervisor's bound instead of running for the whole wall-clock limit.
     func testKernelCallFloodEndsAtTheBound() throws {

@@ -101,8 +101,9 @@ final class SandboxWorld: KernelWorld {
     let executor: SandboxedExecutor
     let counting: CountingExecutor
 
-    init(config: WorldConfig = .test()) throws {
-        executor = try Sandbox.executor()
+    /// `executor`: the shared one (built from the default limits) unless a test needs its own.
+    init(config: WorldConfig = .test(), executor own: SandboxedExecutor? = nil) throws {
+        executor = try own ?? Sandbox.executor()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("ecology-suptests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         database = try WorldDatabase(path: directory.appendingPathComponent("world.sqlite").path)
