@@ -73,6 +73,7 @@ public final class Kernel: @unchecked Sendable {
 
     static func internalError(_ error: Error) -> KernelError {
         if let e = error as? KernelError { return e }
+        if let storage = StorageFault.kernelError(error) { return storage }
         if let db = error as? DatabaseError {
             if db.resultCode == .SQLITE_CONSTRAINT {
                 return KernelError(.invalidArgs, "rejected by a ledger constraint: \(db.message ?? "constraint failed")")

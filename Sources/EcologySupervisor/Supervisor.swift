@@ -191,7 +191,14 @@ public final class Supervisor: @unchecked Sendable {
     private func chargeAndFreeze() {
         lock.lock(); let current = Array(sessions.values); lock.unlock()
         let window = current.map { s in (id: s.agentID, cpuMicros: s.takeCPUDelta(), status: s.status.rawValue, actions: s.takeActionCount()) }
-        guard let frozen = try? kernel.recordSupervisionWindow(window) else { return }
+        let frozen: [String: Bool]
+        do { frozen = try kernel.recordSupervisionWindow(window) } catch {
+            // Not written (disk full, I/O error, busy): the CPU measured and the actions
+            // counted stay owed and go into the next window that commits, so no CPU runs unpaid.
+            for (session, w) in zip(current, window) { session.giveBack(cpuMicros: w.cpuMicros, actions: w.actions) }
+            recording("the supervision window") { throw error }
+            return
+        }
         // Make each child match its bucket: frozen in debt, thawed once it has recovered.
         for session in current {
             guard let inDebt = frozen[session.agentID] else { continue }
