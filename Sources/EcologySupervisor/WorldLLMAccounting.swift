@@ -19,6 +19,12 @@ final class WorldLLMAccounting: LLMAccounting, @unchecked Sendable {
         system = TokenBucket(ratePerSecond: c.ratePerSecond, capacity: c.capacity, balance: c.initial, nowMicros: kernel.clock.nowMicros())
     }
 
+    /// Reservations taken and not yet settled (every call settles its own, whatever fails).
+    var openReservationCount: Int { lock.lock(); defer { lock.unlock() }; return open.count }
+
+    /// Tokens in the system-wide bucket now.
+    var systemBalance: Int64 { lock.lock(); defer { lock.unlock() }; return system.balance(atMicros: kernel.clock.nowMicros()) }
+
     func reserve(principal: String, microdollars: Int64, tokens: Int64) throws -> LLMReservation {
         // The lock makes system bucket + ledger one atomic step for this supervisor.
         lock.lock(); defer { lock.unlock() }
