@@ -71,7 +71,9 @@ public final class Kernel: @unchecked Sendable {
         }
     }
 
-    static func internalError(_ error: Error) -> KernelError {
+    /// The KernelError for any failure: a KernelError as is; a storage fault
+    /// (`StorageFault`), a constraint (`INVALID_ARGS`) or another database error; else INTERNAL.
+    public static func internalError(_ error: Error) -> KernelError {
         if let e = error as? KernelError { return e }
         if let storage = StorageFault.kernelError(error) { return storage }
         if let db = error as? DatabaseError {

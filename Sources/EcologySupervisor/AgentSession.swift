@@ -202,9 +202,9 @@ final class AgentSession: @unchecked Sendable {
         return 0
     }
 
-    /// How the child ended: its exit, or that it was lost with its zygote.
+    /// How the child ended: its exit, or why it was lost without one (its zygote died).
     private func describeEnd(_ proc: AgentProcess, _ exit: ChildExit?) -> String {
-        if exit == nil, let lost = proc.lostReason { return "lost with its zygote (\(lost))" }
+        if exit == nil, let lost = proc.lostReason { return "lost (\(lost))" }
         return describe(exit)
     }
 

@@ -142,6 +142,50 @@ final class ProviderFaultTests: XCTestCase {
         XCTAssertEqual(error.details?["retry_after_source"], "default")
     }
 
+    /// The ledger refuses the settlement's write (another process holds SQLite's write
+    /// lock past the busy timeout while the provider answers): the call fails with a clear
+    /// error, the reservation stays taken, and the settlement is written, to the real
+    /// use, by the next call once the ledger accepts writes again.
+    func testSettlementTheLedgerRefusesIsWrittenLater() throws {
+        let f = try fixture(["delay=1", "usage=5,15"], timeout: 30)
+        let w = f.world
+        let before = budget(w)
+        let call = DispatchQueue(label: "llm-call")
+        nonisolated(unsafe) var first: Envelope?
+        let done = DispatchSemaphore(value: 0)
+        call.async { first = f.supervisor.llm("alpha", LLMAccountingTests.hello); done.signal() }
+        waitUntil("the reservation", timeout: 5) { budget(w) == before - Self.reservation }
+
+        // Another process takes the write lock while the provider is still answering.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        holder.arguments = ["sqlite3", w.database.path]
+        let input = Pipe()
+        holder.standardInput = input
+        holder.standardOutput = FileHandle.nullDevice
+        try holder.run()
+        input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE;\nSELECT 1;\n".utf8))
+        defer { if holder.isRunning { holder.terminate() } }
+
+        // The settlement waits out the busy timeout (10 s) and is kept for later; then the lock goes.
+        waitUntil("the settlement refused", timeout: 30) { f.accounting.pendingSettlementCount == 1 }
+        input.fileHandleForWriting.write(Data("COMMIT;\n.quit\n".utf8))
+        holder.waitUntilExit()
+        XCTAssertEqual(done.wait(timeout: .now() + 30), .success)
+        let error = try XCTUnwrap(first?.error, "\(String(describing: first))")
+        XCTAssertEqual(error.code, .internal)
+        XCTAssertTrue(error.message.contains("settlement will be written"), error.message)
+        XCTAssertEqual(f.accounting.pendingSettlementCount, 1)
+        XCTAssertEqual(budget(w), before - Self.reservation, "the reservation is held until its settlement is written")
+
+        // The next call writes the pending settlement first.
+        XCTAssertEqual(try XCTUnwrapOK(f.supervisor.llm("alpha", LLMAccountingTests.hello))["cost_microdollars"]?.intValue, 20)
+        XCTAssertEqual(f.accounting.pendingSettlementCount, 0)
+        XCTAssertEqual(budget(w), before - 20 - 20, "both calls settled to their real use (5 + 15 tokens at 1 µ$ each)")
+        XCTAssertEqual(f.accounting.openReservationCount, 0)
+        w.assertInvariants()
+    }
+
     /// A second gateway on the same world, ledger and supervisor kind, at another URL.
     private func fixtureSharing(_ f: Fixture, baseURL: String) throws -> Fixture {
         var settings = f.world.kernel.config.llm
