@@ -175,6 +175,8 @@ def _execute(msg, out, prepared):
         encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as e:
         return _error("EXECUTION_ERROR", "result is not JSON-serialisable: %s" % e)
+    # A courtesy (a clear message without sending the bytes): the supervisor measures the
+    # result it receives itself (ExecutionLimits.resultError), whatever this code did.
     if len(encoded.encode("utf-8")) > max_output:
         return _error("EXECUTION_ERROR", "result of %d bytes exceeds the output limit of %d bytes"
                       % (len(encoded.encode("utf-8")), max_output), limit="output")

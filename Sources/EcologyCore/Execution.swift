@@ -21,15 +21,35 @@ public struct ExecutionRequest: Sendable, Equatable {
     /// The identity the child's nested kernel calls run as.
     public var caller: String
     public var depth: Int
+    /// Wall-clock seconds this execution may run: the kernel passes what remains of the
+    /// call chain's deadline (`deadlineMicros`), never more than the per-call limit.
     public var timeoutSeconds: Double
     public var memoryLimitBytes: Int64
     public var maxOutputBytes: Int
+    /// The absolute deadline of the whole call chain on the kernel's `WorldClock`
+    /// (`CallContext.deadlineMicros`), for the record; the executor enforces `timeoutSeconds`
+    /// on its own monotonic clock and never lets a nested execution outlive its parent.
+    public var deadlineMicros: Int64?
+    /// CPU-seconds the payer can pay for (see `Kernel.reserveCompute`); the executor sets the
+    /// child's RLIMIT_CPU to at most this. nil: the policy's limit.
+    public var cpuLimitSeconds: Int?
 
     public init(kind: ChildKind, artifactID: String, code: String, method: String, args: [JSONValue],
-                caller: String, depth: Int, timeoutSeconds: Double, memoryLimitBytes: Int64, maxOutputBytes: Int) {
+                caller: String, depth: Int, timeoutSeconds: Double, memoryLimitBytes: Int64, maxOutputBytes: Int,
+                deadlineMicros: Int64? = nil, cpuLimitSeconds: Int? = nil) {
         self.kind = kind; self.artifactID = artifactID; self.code = code; self.method = method
         self.args = args; self.caller = caller; self.depth = depth; self.timeoutSeconds = timeoutSeconds
         self.memoryLimitBytes = memoryLimitBytes; self.maxOutputBytes = maxOutputBytes
+        self.deadlineMicros = deadlineMicros; self.cpuLimitSeconds = cpuLimitSeconds
+    }
+}
+
+extension ExecutionRequest {
+    /// A duration in whole seconds (RLIMIT_CPU's unit), rounded up, at least 1, clamped to
+    /// a day: computed from configured and remaining times, so it must never trap.
+    public static func wholeSeconds(_ seconds: Double) -> Int {
+        guard seconds.isFinite, seconds > 0 else { return 1 }
+        return Int(exactly: min(seconds, 86_400).rounded(.up)) ?? 1
     }
 }
 
@@ -56,7 +76,8 @@ public struct ExecutionOutcome: Sendable, Equatable {
 public typealias KernelCallHandler = @Sendable (_ action: String, _ params: JSONValue) -> Envelope
 
 /// Runs code in a fresh sandboxed child. Implementations must always reap the child,
-/// enforce `timeoutSeconds` and the limits, and measure CPU also for failed runs.
+/// enforce `timeoutSeconds`, `cpuLimitSeconds`, memory and `maxOutputBytes` themselves
+/// (never trusting code in the child to do it), and measure CPU also for failed runs.
 public protocol ArtifactExecutor: Sendable {
     func execute(_ request: ExecutionRequest, kernelCalls: @escaping KernelCallHandler) -> ExecutionOutcome
 }

@@ -71,15 +71,17 @@ final class PermissionCache: @unchecked Sendable {
 }
 
 extension Kernel {
-    /// Asks the artifact's contract whether `requester` may perform `action`.
+    /// Asks the artifact's contract whether `call.caller` may perform `action`.
     /// Throws ACCESS_DENIED with the contract's reason. There is no owner bypass:
-    /// owners get their rights from the contract like everyone else.
-    func authorize(_ db: Database, _ action: AccessAction, on artifact: Artifact, requester: String,
+    /// owners get their rights from the contract like everyone else. A custom contract
+    /// runs on `call.payer`'s compute and within `call`'s deadline.
+    func authorize(_ db: Database, _ action: AccessAction, on artifact: Artifact, by call: CallContext,
                    context: JSONValue = .object([:])) throws {
+        let requester = call.caller
         if try authorizeNative(artifact.accessContractID, action, artifactID: artifact.id, owner: artifact.ownerID, requester: requester) {
             return
         }
-        let (allowed, reason) = try evaluateCustomContract(db, action, on: artifact, requester: requester, context: context)
+        let (allowed, reason) = try evaluateCustomContract(db, action, on: artifact, by: call, context: context)
         if !allowed {
             throw KernelError(.accessDenied, "contract \(artifact.accessContractID) denied \(action.rawValue): \(reason)",
                               details: ["contract": .string(artifact.accessContractID), "action": .string(action.rawValue)])
@@ -98,8 +100,15 @@ extension Kernel {
     /// Runs a custom contract as a pure function in the sandbox (contract mode: no
     /// kernel calls). A missing or deleted contract fails closed for the actions
     /// that change or move things, and open for read/invoke — and says so.
-    func evaluateCustomContract(_ db: Database, _ action: AccessAction, on artifact: Artifact, requester: String,
+    ///
+    /// The requester's payer pays for the evaluation: it must be able to (`reserveCompute`,
+    /// else the error is thrown and nothing runs), the child gets at most the time left
+    /// before the call chain's deadline, and its measured CPU is charged after the action's
+    /// transaction (`settleDeferredCharges`), so a denial, which rolls that transaction
+    /// back, does not make the work free. A cached decision runs nothing and costs nothing.
+    func evaluateCustomContract(_ db: Database, _ action: AccessAction, on artifact: Artifact, by call: CallContext,
                                 context: JSONValue) throws -> (Bool, String) {
+        let requester = call.caller
         let contractID = artifact.accessContractID
         guard let contract = try Artifact.load(db, contractID), !contract.isDeleted,
               contract.canExecute, let code = contract.code else {
@@ -110,14 +119,31 @@ extension Kernel {
         let key = PermissionCache.Key(contract: contractID, contractVersion: contract.version, artifact: artifact.id,
                                       artifactVersion: artifact.version, action: action.rawValue, requester: requester)
         if let hit = permissionCache.get(key, now: now) { return (hit.allowed, hit.reason) }
+        let timeout = call.remainingSeconds(now: now, limit: config.limits.contractTimeoutSeconds)
+        guard timeout > 0 else {
+            throw KernelError(.timeout, "the call chain's deadline has passed; contract \(contractID) was not asked",
+                              details: ["limit": "wall"])
+        }
+        // The contract policy's CPU limit (`SandboxPolicy`: the contract timeout rounded up).
+        let reservation = try reserveCompute(db, payer: call.payer,
+                                             ceilingSeconds: ExecutionRequest.wholeSeconds(config.limits.contractTimeoutSeconds),
+                                             wallSeconds: timeout, what: "contract \(contractID)")
         let request = ExecutionRequest(
             kind: .contract, artifactID: contractID, code: code, method: "check_permission",
             args: [.string(artifact.id), .string(action.rawValue), .string(requester), artifact.metadataJSON, context],
-            caller: contractID, depth: 0, timeoutSeconds: config.limits.contractTimeoutSeconds,
-            memoryLimitBytes: config.resources.memoryLimitBytes, maxOutputBytes: 4096)
+            caller: contractID, depth: 0, timeoutSeconds: timeout,
+            memoryLimitBytes: config.resources.memoryLimitBytes, maxOutputBytes: 4096,
+            deadlineMicros: call.deadlineMicros, cpuLimitSeconds: reservation.cpuLimitSeconds)
         let outcome = executor.execute(request) { _, _ in
             .failure(KernelError(.accessDenied, "contracts are pure: kernel calls are refused"))
         }
+        var record: [String: JSONValue] = [
+            "contract_id": .string(contractID), "artifact_id": .string(artifact.id), "action": .string(action.rawValue),
+            "requester": .string(requester), "payer": .string(call.payer),
+            "cpu_ms": .number(Double(outcome.cpuMicros) / 1000), "wall_ms": .number(Double(outcome.wallMicros) / 1000),
+        ]
+        if case .failure(let e) = outcome.result { record["error"] = .string(e.code.rawValue) }
+        computeReservations.deferCharge(reservation, cpuMicros: outcome.cpuMicros, event: ("contract_evaluated", .object(record)))
         guard case .success(let value) = outcome.result, let allowed = value["allowed"]?.boolValue else {
             let why: String
             if case .failure(let e) = outcome.result { why = e.description } else { why = "returned no boolean 'allowed'" }
@@ -127,7 +153,10 @@ extension Kernel {
         // The contract declares how long its answers may be cached: content {"cache_ttl_seconds": N}.
         let ttl = (try? JSONCodec.decode(contract.content))?["cache_ttl_seconds"]?.doubleValue ?? 0
         if ttl > 0 {
-            permissionCache.put(key, .init(allowed: allowed, reason: reason, expiresAt: now + Int64(ttl * 1_000_000)))
+            // The contract's author chooses the TTL (any JSON number, 1e300 included): an
+            // absurd one means "until the contract or the artifact changes", never a trap.
+            let expiresAt = now.saturatingAdd(CheckedNumber.micros(fromSeconds: ttl))
+            permissionCache.put(key, .init(allowed: allowed, reason: reason, expiresAt: expiresAt))
         }
         return (allowed, reason)
     }

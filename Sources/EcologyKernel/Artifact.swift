@@ -21,6 +21,10 @@ public struct Artifact: Sendable, Equatable {
     public var canExecute: Bool
     public var createdBy: String
     public var ownerID: String
+    /// The principal whose `disk_used` carries this artifact's bytes (`Kernel.billingPrincipal`):
+    /// the owner, the seller while listed in escrow, the debtor of a requested debt, and
+    /// `genesis` (unmetered) for the world's own artifacts; never a genesis account.
+    public var chargedTo: String
     public var createdAt: Int64
     public var updatedAt: Int64
     public var deletedAt: Int64?
@@ -36,7 +40,7 @@ public struct Artifact: Sendable, Equatable {
 
     public var isDeleted: Bool { deletedAt != nil }
 
-    static let columns = "id, kind, content, code, interface, access_contract_id, has_standing, can_execute, created_by, owner_id, created_at, updated_at, deleted_at, size_bytes, version, price, metadata"
+    static let columns = "id, kind, content, code, interface, access_contract_id, has_standing, can_execute, created_by, owner_id, created_at, updated_at, deleted_at, size_bytes, version, price, metadata, charged_to"
 
     init(row: Row) {
         id = row[0]; kind = row[1]; content = row[2]; code = row[3]
@@ -46,6 +50,7 @@ public struct Artifact: Sendable, Equatable {
         deletedAt = row[12]; sizeBytes = row[13]; version = row[14]; price = row[15]
         let meta: String = row[16]
         metadataText = meta == "{}" ? nil : meta
+        chargedTo = row[17]
     }
 
     init(id: String, kind: String, content: String, code: String?, interface: JSONValue?, contract: String,
@@ -54,14 +59,14 @@ public struct Artifact: Sendable, Equatable {
         self.id = id; self.kind = kind; self.content = content; self.code = code
         self.interfaceText = interface.map(JSONCodec.string)
         self.accessContractID = contract; self.hasStanding = standing; self.canExecute = executable
-        self.createdBy = createdBy; self.ownerID = owner; self.createdAt = now; self.updatedAt = now
+        self.createdBy = createdBy; self.ownerID = owner; self.chargedTo = owner; self.createdAt = now; self.updatedAt = now
         self.deletedAt = nil; self.version = 1; self.price = price
         self.metadataText = metadata == .object([:]) ? nil : JSONCodec.string(metadata)
         self.sizeBytes = 0
         self.sizeBytes = computedSize
     }
 
-    /// Bytes this artifact occupies on its owner's disk quota.
+    /// Bytes this artifact occupies on its billing principal's disk quota.
     var computedSize: Int64 {
         Int64(content.utf8.count + (code?.utf8.count ?? 0)
               + (interfaceText?.utf8.count ?? 0) + (metadataText?.utf8.count ?? 0))
@@ -73,17 +78,32 @@ public struct Artifact: Sendable, Equatable {
     }
 
     func insert(_ db: Database) throws {
+        try requireStorableText()
         try db.cachedStatement(sql: """
-            INSERT INTO artifacts (\(Self.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            INSERT INTO artifacts (\(Self.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             """).execute(arguments: argumentsInOrder)
     }
 
     func update(_ db: Database) throws {
+        try requireStorableText()
         try db.cachedStatement(sql: """
             UPDATE artifacts SET kind=?, content=?, code=?, interface=?, access_contract_id=?, has_standing=?,
             can_execute=?, created_by=?, owner_id=?, created_at=?, updated_at=?, deleted_at=?, size_bytes=?,
-            version=?, price=?, metadata=? WHERE id=?
+            version=?, price=?, metadata=?, charged_to=? WHERE id=?
             """).execute(arguments: StatementArguments(Array(fieldValues.dropFirst()) + [id]))
+    }
+
+    /// Every artifact row passes here on its way into SQLite, whichever action wrote it
+    /// (write, edit, genesis_store.create, the CLI, bootstrap): the raw text columns must
+    /// come back whole (`StoredText`). Interface and metadata are JSON text, NUL escaped.
+    private func requireStorableText() throws {
+        try StoredText.require(id, field: "artifact_id")
+        try StoredText.require(kind, field: "kind")
+        try StoredText.require(content, field: "content of \(id)")
+        if let code { try StoredText.require(code, field: "code of \(id)") }
+        try StoredText.require(accessContractID, field: "contract")
+        try StoredText.require(createdBy, field: "created_by")
+        try StoredText.require(ownerID, field: "owner_id")
     }
 
     private var argumentsInOrder: StatementArguments { StatementArguments(fieldValues) }
@@ -91,7 +111,7 @@ public struct Artifact: Sendable, Equatable {
     private var fieldValues: [(any DatabaseValueConvertible)?] {
         [
             id, kind, content, code, interfaceText, accessContractID, hasStanding, canExecute,
-            createdBy, ownerID, createdAt, updatedAt, deletedAt, sizeBytes, version, price, metadataText ?? "{}",
+            createdBy, ownerID, createdAt, updatedAt, deletedAt, sizeBytes, version, price, metadataText ?? "{}", chargedTo,
         ]
     }
 
@@ -109,6 +129,7 @@ public struct Artifact: Sendable, Equatable {
             "id": .string(id), "kind": .string(kind), "interface": interface ?? .null,
             "access_contract_id": .string(accessContractID), "has_standing": .bool(hasStanding),
             "can_execute": .bool(canExecute), "created_by": .string(createdBy), "owner_id": .string(ownerID),
+            "charged_to": .string(chargedTo),
             "created_at": .number(seconds(createdAt)), "updated_at": .number(seconds(updatedAt)),
             "deleted_at": deletedAt.map { .number(seconds($0)) } ?? .null,
             "size_bytes": .int(sizeBytes), "version": .int(version), "price": .int(price), "metadata": metadata,

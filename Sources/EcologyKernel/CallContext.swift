@@ -10,13 +10,37 @@ public struct CallContext: Sendable, Equatable {
     public var payer: String
     /// Nesting depth of invokes (0 for a top-level action).
     public var depth: Int
+    /// When the whole call chain must be over, in `WorldClock` microseconds. Set once, when a
+    /// top-level action starts (`startingChain`), and passed down unchanged: every nested
+    /// invoke and contract evaluation gets only the time that remains, so nesting cannot
+    /// stretch the wall-clock limit and serving a kernel call does not pause anyone's clock.
+    public var deadlineMicros: Int64?
 
-    public init(caller: String, payer: String, depth: Int = 0) {
-        self.caller = caller; self.payer = payer; self.depth = depth
+    public init(caller: String, payer: String, depth: Int = 0, deadlineMicros: Int64? = nil) {
+        self.caller = caller; self.payer = payer; self.depth = depth; self.deadlineMicros = deadlineMicros
     }
 
     /// A principal acting for itself at top level.
-    public static func principal(_ id: String) -> CallContext { CallContext(caller: id, payer: id, depth: 0) }
+    public static func principal(_ id: String, deadlineMicros: Int64? = nil) -> CallContext {
+        CallContext(caller: id, payer: id, depth: 0, deadlineMicros: deadlineMicros)
+    }
+
+    /// This context with a chain deadline: the one it has, else `now + seconds` (the
+    /// top-level action starts the chain's clock).
+    func startingChain(now: Int64, seconds: Double) -> CallContext {
+        guard deadlineMicros == nil else { return self }
+        var c = self
+        c.deadlineMicros = now.saturatingAdd(CheckedNumber.micros(fromSeconds: max(0, seconds)))
+        return c
+    }
+
+    /// Seconds left before the chain's deadline (0 when it has passed); `limit` when there is none.
+    func remainingSeconds(now: Int64, limit: Double) -> Double {
+        guard let deadlineMicros else { return limit }
+        let (left, overflow) = deadlineMicros.subtractingReportingOverflow(now)
+        if overflow { return left < 0 ? limit : 0 }
+        return min(limit, max(0, Double(left) / 1_000_000))
+    }
 }
 
 /// Typed access to an action's named arguments; every mismatch is INVALID_ARGS.
@@ -33,6 +57,9 @@ public struct Args: Sendable {
     public func string(_ name: String) throws -> String {
         guard let v = values[name], !v.isNull else { throw KernelError.invalid("missing argument '\(name)'") }
         guard let s = v.stringValue else { throw KernelError.invalid("argument '\(name)' must be a string, got \(v.typeName)") }
+        // Named string arguments are matched or stored as raw SQLite text (IDs, kinds,
+        // topics, filters, edit text): one that the store would cut at a NUL is refused.
+        try StoredText.require(s, field: "argument '\(name)'")
         return s
     }
 
@@ -42,10 +69,12 @@ public struct Args: Sendable {
 
     public func optionalID(_ name: String) throws -> String? { has(name) ? try id(name) : nil }
 
+    /// An exact integer within Int64 (`JSONValue.intValue`): 1.5, 1e300 and 9.3e18 are INVALID_ARGS.
     public func int(_ name: String) throws -> Int64 {
         guard let v = values[name], !v.isNull else { throw KernelError.invalid("missing argument '\(name)'") }
         guard v.boolValue == nil, let i = v.intValue else {
-            throw KernelError.invalid("argument '\(name)' must be an integer, got \(v.typeName)")
+            let shown = v.doubleValue.map { " \($0)" } ?? ""
+            throw KernelError.invalid("argument '\(name)' must be an exact integer (a literal within 64 bits, or an integral number within ±(2^53−1)), got \(v.typeName)\(shown)")
         }
         return i
     }

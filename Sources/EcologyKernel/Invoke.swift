@@ -6,12 +6,18 @@ extension Kernel {
     /// Invokes a tool: a genesis service natively, or user code in a fresh sandboxed child.
     /// Costs follow standing: the payer is charged the measured CPU, also for failures,
     /// and pays the tool's price to its owner when the call succeeds.
+    /// Every invoke runs within its call chain's deadline (`CallContext.deadlineMicros`,
+    /// started here for a top-level call): one whose chain has no time left is TIMEOUT.
     public func invoke(_ artifactID: String, method: String, args: [JSONValue], context: CallContext) -> Envelope {
+        let context = context.startingChain(now: clock.nowMicros(), seconds: config.limits.invokeTimeoutSeconds)
+        defer { settleDeferredCharges() }
         do {
+            try Self.requireNotSystem(context)
             if context.depth >= config.limits.maxInvokeDepth {
                 throw KernelError.invalid("invoke depth limit \(config.limits.maxInvokeDepth) reached")
             }
             let id = try ArtifactID.validate(artifactID)
+            if context.remainingSeconds(now: clock.nowMicros(), limit: 1) <= 0 { throw Self.chainTimeout("invoke of \(id)") }
             if let service = services[id] { return .ok(try invokeGenesis(service, method: method, args: args, context: context)) }
             return try invokeUserCode(id, method: method, args: args, context: context)
         } catch {
@@ -40,14 +46,16 @@ extension Kernel {
                 // Confused deputy: tool code runs as the tool and must not spend its invoker's scrip.
                 throw KernelError.denied("\(id) has a price of \(a.price) scrip; tool code cannot spend its invoker's scrip (only a principal's own invokes pay prices)")
             }
-            if let payer = try Principal.load(db, context.payer) {
-                try requireNotFrozen(payer, now: clock.nowMicros())
-                if payer.scrip < a.price {
-                    throw KernelError(.insufficientFunds, "\(id) costs \(a.price) scrip per call; \(context.payer) has \(payer.scrip)")
-                }
+            // No work runs unpaid: the payer must be a principal (checked before any contract runs on its behalf).
+            guard let payer = try Principal.load(db, context.payer) else {
+                throw KernelError.denied("\(context.payer) is not a principal: nobody would pay for running \(id) (only artifacts with standing pay for compute)")
+            }
+            try requireNotFrozen(payer, now: clock.nowMicros())
+            if payer.scrip < a.price {
+                throw KernelError(.insufficientFunds, "\(id) costs \(a.price) scrip per call; \(context.payer) has \(payer.scrip)")
             }
             // Permission before any detail of the interface is revealed.
-            try authorize(db, .invoke, on: a, requester: context.caller)
+            try authorize(db, .invoke, on: a, by: context)
             guard let tool = a.tool(method) else {
                 let names = a.interface?["tools"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
                 throw KernelError.invalid("\(id) has no tool '\(method.prefix(64))'; tools: \(names.joined(separator: ", "))")
@@ -63,19 +71,38 @@ extension Kernel {
             return a
         }
 
-        // Phase 2: run the code outside any transaction. Its kernel calls act as the
-        // tool itself (never as its invoker), and its costs go to the nearest principal.
-        let inner = CallContext(caller: id, payer: artifact.hasStanding ? id : context.payer, depth: context.depth + 1)
+        // A contract asked in phase 1 is charged now, so its hold does not shrink the tool's.
+        settleDeferredCharges()
+
+        // Phase 2: hold the payer's compute for the child (refused if it cannot pay), then
+        // run the code outside any transaction, within what remains of the chain's deadline.
+        // Its kernel calls act as the tool itself (never as its invoker), its costs go to
+        // the nearest principal, and they share this chain's deadline.
+        let timeout = context.remainingSeconds(now: clock.nowMicros(), limit: config.limits.invokeTimeoutSeconds)
+        if timeout <= 0 { throw Self.chainTimeout("invoke of \(id)") }
+        let reservation = try readOnly { db in
+            try reserveCompute(db, payer: context.payer, ceilingSeconds: config.limits.executionCPUSeconds,
+                               wallSeconds: timeout, what: id)
+        }
+        let inner = CallContext(caller: id, payer: artifact.hasStanding ? id : context.payer, depth: context.depth + 1,
+                                deadlineMicros: context.deadlineMicros)
         let request = ExecutionRequest(
             kind: .artifact, artifactID: id, code: artifact.code ?? "", method: method, args: callArgs,
-            caller: context.caller, depth: context.depth + 1, timeoutSeconds: config.limits.invokeTimeoutSeconds,
-            memoryLimitBytes: config.resources.memoryLimitBytes, maxOutputBytes: config.limits.maxOutputBytes)
+            caller: context.caller, depth: context.depth + 1, timeoutSeconds: timeout,
+            memoryLimitBytes: config.resources.memoryLimitBytes, maxOutputBytes: config.limits.maxOutputBytes,
+            deadlineMicros: context.deadlineMicros, cpuLimitSeconds: reservation.cpuLimitSeconds)
         let outcome = executor.execute(request) { [self] action, params in
             handle(action: action, params: params, context: inner)
         }
 
         // Phase 3: charge what was consumed, pay the price on success, record the event.
+        // The hold ends once the charge is committed; if the commit fails, the charge waits
+        // for the next settlement (`settleDeferredCharges`) and keeps the hold until then.
         var result = outcome.result
+        var charged = false
+        defer {
+            if charged { releaseCompute(reservation) } else { computeReservations.deferCharge(reservation, cpuMicros: outcome.cpuMicros) }
+        }
         try database.writeTransaction { db in
             try chargeCompute(db, payer: context.payer, cpuMicros: outcome.cpuMicros)
             var paid: Int64 = 0
@@ -94,6 +121,7 @@ extension Kernel {
                 "payer": .string(context.payer), "cpu_ms": .number(Double(outcome.cpuMicros) / 1000),
                 "wall_ms": .number(Double(outcome.wallMicros) / 1000), "price_paid": .int(paid),
                 "owner": .string(recipient), "depth": .int(Int64(context.depth)),
+                "cpu_limit_seconds": .int(Int64(reservation.cpuLimitSeconds)),
             ]
             if case .failure(let e) = result { data["error"] = .string(e.code.rawValue) }
             try events.append(db, "invoke", principal: context.payer, .object(data))
@@ -102,6 +130,13 @@ extension Kernel {
                                   ["artifact_id": .string(id), "syscall": .string(syscall)])
             }
         }
+        charged = true
         return Envelope(result)
+    }
+
+    /// The refusal of work that would start after its call chain's deadline.
+    static func chainTimeout(_ what: String) -> KernelError {
+        KernelError(.timeout, "the call chain's wall-clock deadline has passed; \(what) was not started",
+                    details: ["limit": "wall", "seconds": .number(0)])
     }
 }

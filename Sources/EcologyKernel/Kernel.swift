@@ -19,6 +19,8 @@ public final class Kernel: @unchecked Sendable {
     /// Decoded event data shared by observe, event_log.read and the supervisor's wake-ups.
     let eventCache = EventDataCache()
     let permissionCache: PermissionCache
+    /// Compute held by running executions (`reserveCompute`).
+    let computeReservations = ComputeReservations()
     let services: [String: any GenesisService]
 
     public init(database: WorldDatabase, config: WorldConfig, clock: any WorldClock = SystemClock(),
@@ -41,10 +43,15 @@ public final class Kernel: @unchecked Sendable {
 
     /// Performs one action and always answers with an envelope; no error escapes.
     public func handle(action: String, params: JSONValue, context: CallContext) -> Envelope {
+        // The action starts the chain's clock (if it is the top of a chain): contract
+        // evaluations and invokes below it share one deadline.
+        let context = context.startingChain(now: clock.nowMicros(), seconds: config.limits.invokeTimeoutSeconds)
+        defer { settleDeferredCharges() }
         do {
             guard case .object(let p) = params else {
                 throw KernelError.invalid("params must be a JSON object, got \(params.typeName)")
             }
+            try Self.requireNotSystem(context)
             let args = Args(p, maxAmount: config.limits.maxAmount)
             switch action {
             case "observe": return .ok(try observe(context))
@@ -92,6 +99,8 @@ public final class Kernel: @unchecked Sendable {
     /// check and charge share one read; if `body` fails, the transaction (charge included)
     /// rolls back.
     func transaction<T>(_ context: CallContext, costMs: Int64 = 0, _ body: (Database) throws -> T) throws -> T {
+        // A custom contract asked inside `body` is charged after the transaction, whether it commits or not.
+        defer { settleDeferredCharges() }
         do {
             return try database.writeTransaction { db in
                 try chargeActionCost(db, payer: context.payer, kernelMs: costMs)
@@ -151,7 +160,7 @@ public final class Kernel: @unchecked Sendable {
     func read(_ id: String, _ context: CallContext) throws -> JSONValue {
         try transaction(context, costMs: config.costs.readMs) { db in
             let a = try liveArtifact(db, id)
-            try authorize(db, .read, on: a, requester: context.caller)
+            try authorize(db, .read, on: a, by: context)
             return a.json
         }
     }
@@ -162,7 +171,7 @@ public final class Kernel: @unchecked Sendable {
         _ = try ArtifactSpec(args: args, limits: config.limits)  // reject bad input before touching the database
         return try transaction(context, costMs: config.costs.writeMs) { db in
             if let existing = try Artifact.load(db, id), !existing.isDeleted {
-                try authorize(db, .write, on: existing, requester: context.caller)
+                try authorize(db, .write, on: existing, by: context)
                 let spec = try ArtifactSpec(args: args, limits: config.limits, base: existing)
                 return try replace(db, existing, with: spec, by: context).metadataJSON
             }
@@ -177,8 +186,18 @@ public final class Kernel: @unchecked Sendable {
         if old.isEmpty { throw KernelError.invalid("'old' must not be empty") }
         return try transaction(context, costMs: config.costs.writeMs) { db in
             let a = try liveArtifact(db, id)
-            try authorize(db, .edit, on: a, requester: context.caller)
+            try authorize(db, .edit, on: a, by: context)
             guard a.content.contains(old) else { throw KernelError.invalid("'old' text does not occur in \(id)'s content") }
+            // Size the result before building it: 256 KiB of "a" with old "a" and a 200 KiB
+            // `new` would be a 50 GB string, allocated before the limit below could refuse it.
+            let growth = new.utf8.count - old.utf8.count
+            if growth > 0 {
+                let (extra, o1) = a.content.ranges(of: old).count.multipliedReportingOverflow(by: growth)
+                let (size, o2) = a.content.utf8.count.addingReportingOverflow(extra)
+                if o1 || o2 || size > config.limits.maxContentBytes {
+                    throw KernelError.invalid("content would exceed \(config.limits.maxContentBytes) bytes")
+                }
+            }
             var spec = ArtifactSpec(from: a)
             spec.content = a.content.replacingOccurrences(of: old, with: new)
             if spec.content.utf8.count > config.limits.maxContentBytes {
@@ -192,16 +211,20 @@ public final class Kernel: @unchecked Sendable {
     func delete(_ id: String, _ context: CallContext) throws -> JSONValue {
         try transaction(context, costMs: config.costs.writeMs) { db in
             var a = try liveArtifact(db, id)
-            try authorize(db, .delete, on: a, requester: context.caller)
+            try authorize(db, .delete, on: a, by: context)
             if a.kind == "genesis" { throw KernelError.denied("genesis artifacts cannot be deleted") }
-            if let listing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM escrow_listings WHERE artifact_id = ? AND status = 'active'"), arguments: [id]) {
-                throw KernelError.invalid("\(id) is listed in escrow (listing \(listing)); the seller may cancel the listing")
+            try requireNotListed(db, a)
+            if a.hasStanding {
+                // A deleted principal can no longer act, so whatever it still owns or pays for
+                // would be stored for ever with nobody able to free it.
+                let held = try Int64.fetchOne(db.cachedStatement(sql: """
+                    SELECT COUNT(*) FROM artifacts WHERE (owner_id = ?1 OR charged_to = ?1) AND id != ?1 AND deleted_at IS NULL
+                    """), arguments: [id]) ?? 0
+                if held > 0 {
+                    throw KernelError.invalid("\(id) still owns or pays for \(held) live artifacts; delete or transfer them first")
+                }
             }
-            let freed = a.sizeBytes
-            try adjustDisk(db, owner: a.ownerID, delta: -freed)
-            let now = clock.nowMicros()
-            a.content = ""; a.code = nil; a.interface = nil; a.sizeBytes = 0
-            a.deletedAt = now; a.updatedAt = now; a.version += 1
+            let freed = try tombstone(db, &a)
             try a.update(db)
             try events.append(db, "artifact_deleted", principal: context.caller,
                               ["artifact_id": .string(id), "freed_bytes": .int(freed)])
@@ -225,12 +248,22 @@ public final class Kernel: @unchecked Sendable {
             throw KernelError.denied("\(context.caller) has no standing to own artifacts")
         }
         let owner = context.caller == Self.systemID ? Self.systemID : context.payer
+        if owner != Self.systemID {
+            try GenesisAccounts.require(owner, mayHold: .artifacts, as: "owner of a new artifact")
+            _ = try liveArtifact(db, owner)  // a deleted principal cannot act, so it could never free what it owned
+        }
+        if context.caller != context.payer && !Self.ownerControlledContracts.contains(spec.contract) {
+            // Tool code acting for its invoker: the invoker will own and pay for what it makes,
+            // so it must be able to delete it and the tool (or its author) must not be able to
+            // rewrite it. Under these contracts only the owner (or the artifact itself) acts.
+            throw KernelError.denied("tool code \(context.caller) creates \(id) for \(context.payer), who will own and pay for it: its contract must be one of \(Self.ownerControlledContracts.sorted().joined(separator: ", ")), not \(spec.contract)")
+        }
         let now = clock.nowMicros()
         let resolvedKind = kind ?? spec.kind
         let a = Artifact(id: id, kind: resolvedKind, content: spec.content, code: spec.code, interface: spec.interface,
                          contract: spec.contract, standing: spec.standing, executable: spec.executable,
                          createdBy: context.caller, owner: owner, now: now, price: spec.price, metadata: spec.metadata)
-        if owner != Self.systemID { try adjustDisk(db, owner: owner, delta: a.sizeBytes) }
+        try adjustDisk(db, principal: a.chargedTo, delta: a.sizeBytes)
         try a.insert(db)
         if spec.standing {
             // New principals start with nothing: whoever spawned them funds them.
@@ -248,6 +281,7 @@ public final class Kernel: @unchecked Sendable {
         if spec.standing != existing.hasStanding {
             throw KernelError.invalid("standing of \(existing.id) cannot change after creation")
         }
+        try requireNotListed(db, existing)
         if spec.contract != existing.accessContractID { try requireContractExists(db, spec.contract) }
         var a = existing
         a.content = spec.content; a.code = spec.code; a.interface = spec.interface
@@ -255,7 +289,9 @@ public final class Kernel: @unchecked Sendable {
         a.metadata = spec.metadata
         if a.kind != "agent" && a.kind != "genesis" { a.kind = spec.kind }
         a.sizeBytes = a.computedSize
-        try adjustDisk(db, owner: a.ownerID, delta: a.sizeBytes - existing.sizeBytes)
+        let growth = a.sizeBytes - existing.sizeBytes
+        try requireMayGrow(existing, by: context, growth: growth, contractChange: spec.contract != existing.accessContractID)
+        try adjustDisk(db, principal: a.chargedTo, delta: growth)
         a.updatedAt = clock.nowMicros(); a.version += 1
         try a.update(db)
         try events.append(db, "artifact_written", principal: context.caller,
@@ -274,23 +310,26 @@ public final class Kernel: @unchecked Sendable {
         }
     }
 
-    /// Consumes (positive delta) or frees disk quota of an owner. Owners without a
-    /// principal row (the system) are not metered.
-    func adjustDisk(_ db: Database, owner: String, delta: Int64) throws {
-        guard delta != 0, var p = try Principal.load(db, owner) else { return }
-        if delta > 0 && p.diskUsed + delta > p.diskQuota {
-            throw KernelError(.quotaExceeded, "\(owner) would use \(p.diskUsed + delta) of \(p.diskQuota) disk bytes",
-                              details: ["disk_used": .int(p.diskUsed), "disk_quota": .int(p.diskQuota), "needed": .int(delta)])
-        }
-        p.diskUsed = max(0, p.diskUsed + delta)
-        try p.save(db)
+    /// The contracts under which only an artifact's owner (or the artifact itself) may
+    /// write, edit, delete or transfer it: what tool code may give what it creates for its invoker.
+    static let ownerControlledContracts: Set<String> = [GenesisContract.freeware.rawValue, GenesisContract.private.rawValue,
+                                                        GenesisContract.selfOwned.rawValue]
+
+    /// A listed artifact is frozen until the listing ends: deleting it would leave a stale
+    /// listing, and rewriting it would change what a buyer pays for (and grow bytes the seller
+    /// pays for through whoever the contract lets write).
+    func requireNotListed(_ db: Database, _ a: Artifact) throws {
+        guard a.ownerID == EscrowService.id,
+              let listing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM escrow_listings WHERE artifact_id = ? AND status = 'active'"), arguments: [a.id])
+        else { return }
+        throw KernelError.invalid("\(a.id) is listed in escrow (listing \(listing)); the seller may cancel the listing")
     }
 
     /// Removes tombstones older than the retention period. Returns how many were purged.
     @discardableResult
     public func purgeTombstones() throws -> Int {
         try database.write { db in
-            let cutoff = clock.nowMicros() - config.world.tombstoneRetentionSeconds * 1_000_000
+            let cutoff = clock.nowMicros().saturatingSubtract(config.world.tombstoneRetentionSeconds.saturatingMultiply(1_000_000))
             try db.execute(sql: """
                 DELETE FROM artifacts WHERE deleted_at IS NOT NULL AND deleted_at < ?
                 AND id NOT IN (SELECT id FROM principals) AND id NOT IN (SELECT id FROM debts)
@@ -301,4 +340,13 @@ public final class Kernel: @unchecked Sendable {
 
     /// The identity that owns genesis artifacts; no agent can act as it.
     public static let systemID = "genesis"
+
+    /// The system identity acts only inside the kernel (bootstrap, debt issue), never through
+    /// an action or invoke: as it, `write` would create unmetered artifacts with reserved IDs
+    /// (the operator's `ecology artifact put … --as genesis` did).
+    static func requireNotSystem(_ context: CallContext) throws {
+        if context.caller == systemID || context.payer == systemID {
+            throw KernelError.denied("the system identity \(systemID) cannot act through kernel actions")
+        }
+    }
 }

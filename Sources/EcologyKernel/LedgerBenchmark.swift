@@ -71,8 +71,8 @@ public enum LedgerBenchmark {
         let zipf = ZipfSampler(count: vocabulary.count)
         try searchDB.write { db in
             let stmt = try db.makeStatement(sql: """
-                INSERT INTO artifacts (id, kind, content, access_contract_id, has_standing, can_execute, created_by, owner_id, created_at, updated_at, size_bytes, version)
-                VALUES (?, 'data', ?, 'genesis_freeware', 0, 0, 'writer', 'writer', 0, 0, 0, 1)
+                INSERT INTO artifacts (id, kind, content, access_contract_id, has_standing, can_execute, created_by, owner_id, created_at, updated_at, size_bytes, version, charged_to)
+                VALUES (?, 'data', ?, 'genesis_freeware', 0, 0, 'writer', 'writer', 0, 0, 0, 1, 'writer')
                 """)
             for i in 0..<o.searchArtifacts {
                 let length = 12 + Int(gen.next() % 29)

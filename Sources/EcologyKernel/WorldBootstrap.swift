@@ -36,8 +36,14 @@ extension Kernel {
                                                         balance: r.llmRate.initial, nowMicros: now) : bucket
                     let compute = TokenBucket(ratePerSecond: r.compute.ratePerSecond, capacity: r.compute.capacity,
                                               balance: r.compute.initial, nowMicros: now)
-                    try Principal(id: id, scrip: 0, llmBudget: scoring ? r.llmBudgetMicrodollars : 0, diskQuota: Int64.max / 4,
+                    // Never charged for storage (`GenesisAccounts`): the quota only keeps the schema's CHECKs simple.
+                    try Principal(id: id, scrip: 0, llmBudget: scoring ? r.llmBudgetMicrodollars : 0, diskQuota: Self.genesisDiskQuota,
                                   compute: compute, llmRate: llmRate).insert(db)
+                    if scoring {
+                        // What the mint may ever hold: scoring only spends it (the invariants check it).
+                        try db.execute(sql: "INSERT OR REPLACE INTO world_meta (key, value) VALUES ('genesis_mint_llm_grant', ?)",
+                                       arguments: [String(r.llmBudgetMicrodollars)])
+                    }
                 }
                 try events.append(db, "artifact_written", principal: Self.systemID, ["artifact_id": .string(id), "kind": "genesis", "created": true])
             }
@@ -58,6 +64,8 @@ extension Kernel {
     /// run by the supervisor, not invoked, so they need no interface.
     func createAgent(_ db: Database, _ spec: AgentSpec, now: Int64) throws {
         let id = try ArtifactID.validate(spec.id)
+        // The prefix marks the world's own accounts (`GenesisAccounts`), which hold nothing outside their role.
+        if GenesisAccounts.isGenesis(id) { throw KernelError.invalid("agent ID \(id) uses the reserved prefix 'genesis'") }
         let content = JSONValue.object(["mind": .string(spec.mind), "prompt": .string(spec.prompt)])
         var a = Artifact(id: id, kind: "agent", content: JSONCodec.string(content), code: nil, interface: nil,
                          contract: GenesisContract.selfOwned.rawValue, standing: true, executable: true,
@@ -75,6 +83,11 @@ extension Kernel {
         try events.append(db, "artifact_written", principal: Self.systemID,
                           ["artifact_id": .string(id), "kind": "agent", "created": true, "scrip": .int(spec.scrip)])
     }
+}
+
+extension Kernel {
+    /// The disk quota of `genesis_mint` and `genesis_escrow`, fixed at bootstrap.
+    static let genesisDiskQuota = Int64.max / 4
 }
 
 extension LimitConfig {

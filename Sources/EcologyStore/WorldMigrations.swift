@@ -8,6 +8,7 @@ public enum WorldMigrations {
         m.registerMigration("v1_ledger_and_artifacts", migrate: v1)
         m.registerMigration("v2_markets", migrate: v2)
         m.registerMigration("v3_supervision", migrate: v3)
+        m.registerMigration("v4_storage_charged_to", migrate: v4)
         return m
     }
 
@@ -151,6 +152,36 @@ public enum WorldMigrations {
                 data TEXT NOT NULL
             );
             CREATE INDEX traces_agent ON traces(agent, seq);
+            """)
+    }
+
+    /// Who pays for an artifact's bytes, kept apart from who owns it (`artifacts.charged_to`).
+    /// Before v4 the owner always paid, so moving an artifact into `genesis_escrow` (whose
+    /// quota is unlimited) made a seller's storage free while it still controlled it, and a
+    /// debt request charged its creditor. The rule (the kernel's `billingPrincipal`): the
+    /// debtor of a requested debt, else the seller of an active listing, else the owner;
+    /// `genesis` (unmetered) for the world's own artifacts. Disk use is recomputed from
+    /// it; a principal it puts over its quota (a seller who used escrow to exceed it) is
+    /// recorded in `world_meta` as `disk_over_quota_at_v4:<id>` so that the invariants
+    /// report it as a note while its use does not grow past that, not as a violation.
+    /// Tombstones also drop the metadata they kept unmetered. The mint's llm_budget today is
+    /// recorded as what it was granted (`genesis_mint_llm_grant`; scoring only spends it).
+    static func v4(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE artifacts ADD COLUMN charged_to TEXT NOT NULL DEFAULT '';
+            UPDATE artifacts SET charged_to = COALESCE(
+                (SELECT d.debtor FROM debts d WHERE d.id = artifacts.id AND d.status = 'requested' AND artifacts.kind = 'debt'),
+                (SELECT l.seller FROM escrow_listings l WHERE l.artifact_id = artifacts.id AND l.status = 'active'
+                    AND artifacts.owner_id = 'genesis_escrow'),
+                owner_id);
+            CREATE INDEX artifacts_charged_to ON artifacts(charged_to) WHERE deleted_at IS NULL;
+            UPDATE artifacts SET metadata = '{}' WHERE deleted_at IS NOT NULL;
+            UPDATE principals SET disk_used = COALESCE(
+                (SELECT SUM(a.size_bytes) FROM artifacts a WHERE a.charged_to = principals.id AND a.deleted_at IS NULL), 0);
+            INSERT OR IGNORE INTO world_meta (key, value)
+                SELECT 'genesis_mint_llm_grant', CAST(llm_budget AS TEXT) FROM principals WHERE id = 'genesis_mint';
+            INSERT OR REPLACE INTO world_meta (key, value)
+                SELECT 'disk_over_quota_at_v4:' || id, CAST(disk_used AS TEXT) FROM principals WHERE disk_used > disk_quota;
             """)
     }
 }

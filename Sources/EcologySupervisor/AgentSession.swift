@@ -185,12 +185,12 @@ final class AgentSession: @unchecked Sendable {
         if delta > 0 { supervisor.recording("the CPU charge of \(agentID)") { try supervisor.kernel.chargeAgentCPU(agentID, cpuMicros: delta) } }
     }
 
-    /// Takes back CPU and actions that `takeCPUDelta` / `takeActionCount` handed out but
-    /// that could not be recorded, so the next window charges them.
+    /// Returns CPU and actions taken for a window that could not be recorded, so the next
+    /// window charges them: measured CPU is never dropped.
     func giveBack(cpuMicros: Int64, actions: Int64) {
         lock.lock(); defer { lock.unlock() }
         if cpuMicros > 0 { chargedCPUMicros -= cpuMicros }
-        if actions > 0 { pendingActions += actions }
+        pendingActions += actions
     }
 
     /// CPU used since the last call (the caller charges it).

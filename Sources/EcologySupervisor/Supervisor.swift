@@ -193,10 +193,9 @@ public final class Supervisor: @unchecked Sendable {
         let window = current.map { s in (id: s.agentID, cpuMicros: s.takeCPUDelta(), status: s.status.rawValue, actions: s.takeActionCount()) }
         let frozen: [String: Bool]
         do { frozen = try kernel.recordSupervisionWindow(window) } catch {
-            // Not written (disk full, I/O error, busy): the CPU measured and the actions
-            // counted stay owed and go into the next window that commits, so no CPU runs unpaid.
+            // Nothing was recorded: the CPU (and actions) go into the next window, not away.
+            logger.error("could not record the supervision window: \(error)")
             for (session, w) in zip(current, window) { session.giveBack(cpuMicros: w.cpuMicros, actions: w.actions) }
-            recording("the supervision window") { throw error }
             return
         }
         // Make each child match its bucket: frozen in debt, thawed once it has recovered.

@@ -217,7 +217,11 @@ final class ArtifactTests: XCTestCase {
     }
 
     func testNestedCallsActAsTheToolAndDepthIsLimited() throws {
-        let w = try TestWorld()
+        // Every level of the chain runs at once and holds its worst-case CPU (5 s) of the
+        // same payer's compute (docs/KERNEL.md, "No work runs unpaid"): beta can pay for five.
+        var config = WorldConfig()
+        config.resources.compute = BucketConfig(ratePerSecond: 100, capacity: 30_000, initial: 30_000)
+        let w = try TestWorld(config: config)
         // A tool that performs a kernel 'invoke' with its first argument as params.
         try XCTUnwrapOK(w.writeTool("alpha", "relay", code: "kernel", tools: ["invoke", "write", "read"]))
         let inner = try XCTUnwrapOK(w.invoke("beta", "relay", "write", [["artifact_id": "made_by_relay", "content": "hi"]]))

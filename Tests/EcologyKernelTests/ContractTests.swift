@@ -65,16 +65,18 @@ final class ContractTests: XCTestCase {
         let w = try TestWorld()
         try writeContract(w, "alpha", "only_gamma", rule: "requesters=gamma;actions=*")
         try XCTUnwrapOK(w.write("alpha", "vault", ["contract": "only_gamma", "content": "secret"]))
-        w.assertFailsCleanly(.accessDenied) { w.act("alpha", "read", ["artifact_id": "vault"]) }
-        w.assertFailsCleanly(.accessDenied) { w.write("alpha", "vault", ["content": "mine"]) }
-        w.assertFailsCleanly(.accessDenied) { w.act("alpha", "delete", ["artifact_id": "vault"]) }
-        w.assertFailsCleanly(.accessDenied) { w.invoke("alpha", "genesis_ledger", "transfer_ownership", ["vault", "beta"]) }
+        w.assertFailsPayingOnlyItsContracts(.accessDenied) { w.act("alpha", "read", ["artifact_id": "vault"]) }
+        w.assertFailsPayingOnlyItsContracts(.accessDenied) { w.write("alpha", "vault", ["content": "mine"]) }
+        w.assertFailsPayingOnlyItsContracts(.accessDenied) { w.act("alpha", "delete", ["artifact_id": "vault"]) }
+        w.assertFailsPayingOnlyItsContracts(.accessDenied) { w.invoke("alpha", "genesis_ledger", "transfer_ownership", ["vault", "beta"]) }
         let e = w.act("beta", "read", ["artifact_id": "vault"]).error
         XCTAssertEqual(e?.code, .accessDenied)
         XCTAssertEqual(e?.details?["contract"], "only_gamma")
         XCTAssertTrue(e?.message.contains("rule denies beta") ?? false, e?.message ?? "")
         XCTAssertEqual(try XCTUnwrapOK(w.act("gamma", "read", ["artifact_id": "vault"]))["content"], "secret")
-        try XCTUnwrapOK(w.write("gamma", "vault", ["contract": "only_gamma", "content": "gamma's now"]))
+        // gamma may rewrite it, but not grow it: its bytes are charged to alpha (StorageChargeAttackTests).
+        w.assertFailsCleanly(.accessDenied) { w.write("gamma", "vault", ["contract": "only_gamma", "content": "gamma's now"]) }
+        try XCTUnwrapOK(w.write("gamma", "vault", ["contract": "only_gamma", "content": "gamma!"]))
         XCTAssertEqual(try w.artifact("vault")?.ownerID, "alpha")
         // The contract sees the request: action and requester.
         let last = try XCTUnwrap(w.executor.requests.last { $0.kind == .contract })
@@ -100,7 +102,7 @@ final class ContractTests: XCTestCase {
         try writeContract(w, "alpha", "members", rule: "requesters=beta,alpha;actions=invoke,read")
         try XCTUnwrapOK(w.writeTool("alpha", "club_tool", code: "echo", contract: "members"))
         XCTAssertTrue(w.invoke("beta", "club_tool", "run").isOK)
-        w.assertFailsCleanly(.accessDenied) { w.invoke("gamma", "club_tool", "run") }
+        w.assertFailsPayingOnlyItsContracts(.accessDenied) { w.invoke("gamma", "club_tool", "run") }
     }
 
     func testFailingContractsFailClosed() throws {

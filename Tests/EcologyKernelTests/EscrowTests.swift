@@ -14,7 +14,9 @@ final class EscrowTests: XCTestCase {
         XCTAssertEqual(listing["seller"], "alpha")
         let id = try XCTUnwrap(listing["listing_id"])
         XCTAssertEqual(try w.artifact("gadget")?.ownerID, "genesis_escrow")
-        XCTAssertEqual(try w.principal("alpha")!.diskUsed, alphaDisk - size)
+        XCTAssertEqual(try w.principal("alpha")!.diskUsed, alphaDisk, "a listed artifact stays on its seller's disk")
+        XCTAssertEqual(try w.principal("genesis_escrow")!.diskUsed, 0)
+        let betaDisk = try w.principal("beta")!.diskUsed
         // While listed, the seller no longer controls it.
         XCTAssertCode(w.write("alpha", "gadget"), .accessDenied)
         XCTAssertEqual(try XCTUnwrapOK(w.invoke("gamma", "genesis_escrow", "list_active")).arrayValue?.count, 1)
@@ -26,6 +28,8 @@ final class EscrowTests: XCTestCase {
         XCTAssertEqual(try w.scrip("alpha"), 125)
         XCTAssertEqual(try w.scrip("beta"), 75)
         XCTAssertEqual(try w.artifact("gadget")?.ownerID, "beta")
+        XCTAssertEqual(try w.principal("alpha")!.diskUsed, alphaDisk - size)
+        XCTAssertEqual(try w.principal("beta")!.diskUsed, betaDisk + size, "the bytes move to the buyer")
         XCTAssertEqual(try w.eventCount(type: "escrow_purchase"), 1)
         XCTAssertTrue(w.write("beta", "gadget", ["code": "echo", "interface": ["tools": [["name": "run"]]]]).isOK)
         let e = w.assertFailsCleanly(.invalidArgs) { w.invoke("gamma", "genesis_escrow", "purchase", [id]) }

@@ -124,6 +124,48 @@ final class TestWorld: KernelWorld {
         }
         return env.error
     }
+
+    /// Like `assertFailsCleanly`, for an action a custom contract refused: the contract's
+    /// evaluations are still paid for (docs/KERNEL.md, "Who pays for a contract"), so the
+    /// only change allowed is their `contract_evaluated` events and their payers' compute,
+    /// lower by exactly the CPU those events record.
+    @discardableResult
+    func assertFailsPayingOnlyItsContracts(_ code: ErrorCode, file: StaticString = #filePath, line: UInt = #line,
+                                           _ body: () -> Envelope) -> KernelError? {
+        func state() throws -> (rows: [String], compute: [String: Int64], seq: Int64) {
+            try database.read { db in
+                var rows: [String] = []
+                for table in ["principals", "artifacts", "mint_bids", "escrow_listings", "debts", "world_meta", "mint_rounds"] {
+                    rows += try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1").map { row in
+                        let cells = zip(row.columnNames, row.databaseValues).filter {
+                            table != "principals" || !["compute_scaled", "compute_updated_at", "frozen"].contains($0.0)
+                        }
+                        return "\(table): " + cells.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+                    }
+                }
+                let compute = try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT id, compute_scaled FROM principals")
+                    .map { ($0[0] as String, $0[1] as Int64) })
+                return (rows, compute, try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM events") ?? 0)
+            }
+        }
+        guard let before = try? state() else { XCTFail("no state", file: file, line: line); return nil }
+        let env = body()
+        guard let after = try? state() else { XCTFail("no state", file: file, line: line); return nil }
+        XCTAssertEqual(env.error?.code, code, "expected \(code.rawValue), got \(env)", file: file, line: line)
+        XCTAssertEqual(after.rows, before.rows, "a failed action changed the world beyond its contract's compute", file: file, line: line)
+        let added = (try? database.read { try WorldEvent.fetch($0, afterSeq: before.seq, limit: 1000) }) ?? []
+        XCTAssertTrue(added.allSatisfy { $0.type == "contract_evaluated" }, "only contract evaluations are recorded: \(added.map(\.type))",
+                      file: file, line: line)
+        var paid: [String: Int64] = [:]
+        for e in added {
+            paid[e.data["payer"]?.stringValue ?? "", default: 0] += Int64(exactly: ((e.data["cpu_ms"]?.doubleValue ?? 0) * 1000).rounded()) ?? 0
+        }
+        // Refill is rate × elapsed virtual time, which does not move inside `body`.
+        for (id, was) in before.compute {
+            XCTAssertEqual(after.compute[id], was - (paid[id] ?? 0) * 1000, "\(id) paid exactly its contracts' CPU", file: file, line: line)
+        }
+        return env.error
+    }
 }
 
 /// Unwraps an OK envelope's result or fails the test.

@@ -42,7 +42,7 @@ final class MigrationTests: XCTestCase {
             }
         }
         let db = try WorldDatabase(path: path)
-        XCTAssertEqual(try db.appliedMigrations(), ["v1_ledger_and_artifacts", "v2_markets", "v3_supervision"])
+        XCTAssertEqual(try db.appliedMigrations(), ["v1_ledger_and_artifacts", "v2_markets", "v3_supervision", "v4_storage_charged_to"])
         try db.read { db in
             for table in ["mint_bids", "mint_rounds", "escrow_listings", "debts", "agent_state", "traces"] {
                 XCTAssertTrue(try db.tableExists(table), table)
@@ -75,7 +75,7 @@ final class MigrationTests: XCTestCase {
 
         // Opening again is a no-op.
         let again = try WorldDatabase(path: path)
-        XCTAssertEqual(try again.appliedMigrations().count, 3)
+        XCTAssertEqual(try again.appliedMigrations().count, 4)
     }
 
     func testV2DatabaseUpgrades() throws {
@@ -89,8 +89,76 @@ final class MigrationTests: XCTestCase {
             }
         }
         let db = try WorldDatabase(path: path)
-        XCTAssertEqual(try db.appliedMigrations().last, "v3_supervision")
+        XCTAssertEqual(try db.appliedMigrations().last, "v4_storage_charged_to")
         XCTAssertEqual(try db.read { try String.fetchOne($0, sql: "SELECT value FROM world_meta WHERE key='legacy'") }, "yes")
+    }
+
+    /// A v3 world where a seller parked bytes in escrow (its quota freed) and a debt request
+    /// sat on its creditor's disk: v4 moves each charge to whom the billing rule names,
+    /// recomputes disk use, reports the seller's excess as a note (not a violation) and lets
+    /// it only shrink.
+    func testV3DatabaseMovesListedAndRequestedBytesToWhoPays() throws {
+        let (dir, path) = try temporaryPath()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let t0: Int64 = 1_700_000_000_000_000
+        let note = String(repeating: "n", count: 30), listed = String(repeating: "l", count: 60), debt = String(repeating: "d", count: 40)
+        do {
+            let old = try WorldDatabase(path: path, upTo: "v3_supervision")
+            try old.write { db in
+                try db.execute(sql: """
+                    INSERT INTO world_meta (key, value) VALUES ('epoch', ?), ('initial_scrip', '0'), ('minted_scrip', '0'), ('mint_next_resolution', ?);
+                    """, arguments: [String(t0), String(t0 + 60_000_000)])
+                func artifact(_ id: String, _ kind: String, _ content: String, owner: String, standing: Bool, deleted: Bool = false, metadata: String = "{}") throws {
+                    try db.execute(sql: """
+                        INSERT INTO artifacts (id, kind, content, access_contract_id, has_standing, can_execute, created_by, owner_id,
+                            created_at, updated_at, deleted_at, size_bytes, version, price, metadata)
+                        VALUES (?, ?, ?, 'genesis_freeware', ?, 0, 'genesis', ?, ?, ?, ?, ?, 1, 0, ?)
+                        """, arguments: [id, kind, content, standing, owner, t0, t0, deleted ? t0 : nil, content.utf8.count, metadata])
+                }
+                func principal(_ id: String, quota: Int64, used: Int64) throws {
+                    try db.execute(sql: """
+                        INSERT INTO principals (id, scrip, llm_budget, disk_quota, disk_used, compute_rate, compute_capacity, compute_scaled,
+                            compute_updated_at, llm_rate_rate, llm_rate_capacity, llm_rate_scaled, llm_rate_updated_at, frozen)
+                        VALUES (?, 0, 0, ?, ?, 100, 10000, 5000000000, ?, 0, 0, 0, ?, 0)
+                        """, arguments: [id, quota, used, t0, t0])
+                }
+                try artifact("genesis_escrow", "genesis", "escrow", owner: "genesis", standing: true)
+                try artifact("seller", "account", "", owner: "seller", standing: true)
+                try artifact("lender", "account", "", owner: "lender", standing: true)
+                try artifact("note", "data", note, owner: "seller", standing: false)
+                try artifact("parked", "data", listed, owner: "genesis_escrow", standing: false)
+                try artifact("debt-1", "debt", debt, owner: "lender", standing: false)
+                try artifact("gone", "data", "", owner: "seller", standing: false, deleted: true, metadata: "{\"kept\":\"unmetered\"}")
+                try principal("genesis_escrow", quota: Int64.max / 4, used: Int64(listed.utf8.count))
+                try principal("seller", quota: 100, used: Int64(note.utf8.count))
+                try principal("lender", quota: 1000, used: Int64(debt.utf8.count))
+                try db.execute(sql: "INSERT INTO escrow_listings (artifact_id, seller, price, status, created_at) VALUES ('parked', 'seller', 5, 'active', ?)",
+                               arguments: [t0])
+                try db.execute(sql: """
+                    INSERT INTO debts (id, debtor, original_creditor, amount, repay_amount, due_at, status, created_at)
+                    VALUES ('debt-1', 'seller', 'lender', 10, 10, ?, 'requested', ?)
+                    """, arguments: [t0 + 60_000_000, t0])
+            }
+        }
+        let db = try WorldDatabase(path: path)
+        XCTAssertEqual(try db.appliedMigrations().last, "v4_storage_charged_to")
+        let kernel = Kernel(database: db, config: WorldConfig(), clock: VirtualClock(startMicros: t0), executor: FakeExecutor())
+        try db.read { db in
+            XCTAssertEqual(try String.fetchOne(db, sql: "SELECT charged_to FROM artifacts WHERE id = 'parked'"), "seller")
+            XCTAssertEqual(try String.fetchOne(db, sql: "SELECT charged_to FROM artifacts WHERE id = 'debt-1'"), "seller")
+            XCTAssertEqual(try String.fetchOne(db, sql: "SELECT charged_to FROM artifacts WHERE id = 'note'"), "seller")
+            XCTAssertEqual(try Artifact.load(db, "gone")?.metadata, .object([:]))
+            XCTAssertEqual(try Principal.load(db, "genesis_escrow")?.diskUsed, 0)
+            XCTAssertEqual(try Principal.load(db, "lender")?.diskUsed, 0)
+            XCTAssertEqual(try Principal.load(db, "seller")?.diskUsed, 130)
+        }
+        let report = try kernel.checkInvariants()
+        XCTAssertTrue(report.ok, "\(report.violations)")
+        XCTAssertTrue(report.notes.contains { $0.contains("seller uses 130 > quota 100") }, "\(report.notes)")
+        // Over its quota, the seller can only shrink.
+        XCTAssertCode(kernel.handle(action: "write", params: ["artifact_id": "more", "content": "x"], context: .principal("seller")), .quotaExceeded)
+        XCTAssertTrue(kernel.handle(action: "delete", params: ["artifact_id": "note"], context: .principal("seller")).isOK)
+        XCTAssertTrue(try kernel.checkInvariants().ok)
     }
 
     func testLedgerConstraintsHoldInTheSchema() throws {

@@ -34,6 +34,7 @@ final class DiskFullFaultTests: XCTestCase {
         let w = try SandboxWorld(config: Self.config(), directory: disk.directory)
         let s = startSupervisor(w)
         waitUntil("both agents asleep", timeout: 15) { w.events("agent_sleeping").count >= 2 }
+        try XCTUnwrapOK(w.writeTool("beta", "beta.double", code: "def run(x):\n    return x * 2\n", params: ["x"]))
         let before = w.ledger()
         let betaPid = try XCTUnwrap(w.events("agent_started", principal: "beta").last?.data["pid"]?.intValue).int32
         let betaCPUBefore = processCPUMicros(betaPid) ?? 0
@@ -83,6 +84,11 @@ final class DiskFullFaultTests: XCTestCase {
             case .failure(let e): assertDiskFull(e, "small write #\(i)")
             }
         }
+        // User code still runs; if its charge cannot be written, the compute hold stays
+        // until the charge is (below), so the payer cannot spend that compute twice.
+        let invokedOnFullDisk = w.invoke("alpha", "beta.double", "run", [21])
+        if let e = invokedOnFullDisk.error { assertDiskFull(e, "an invoke whose charge cannot be written") }
+        else { XCTAssertEqual(invokedOnFullDisk.value, 42) }
         XCTAssertEqual(kill(betaPid, SIGCONT), 0)
         XCTAssertTrue(w.act("alpha", "observe", [:]).isOK, "observe reads: it works on a full disk")
         XCTAssertEqual(try XCTUnwrapOK(w.act("beta", "read", ["artifact_id": .string(committed[0])]))["content"]?.stringValue, big + "0")
@@ -100,6 +106,8 @@ final class DiskFullFaultTests: XCTestCase {
         XCTAssertEqual(w.scrip("alpha"), 100 - transfers, "only the transfers answered ok moved scrip")
         _ = try XCTUnwrapOK(w.invoke("alpha", "genesis_ledger", "transfer", ["beta", 5]))
         XCTAssertEqual(w.scrip("beta"), 105 + transfers)
+        XCTAssertEqual(try XCTUnwrapOK(w.invoke("alpha", "beta.double", "run", [4])), 8)
+        XCTAssertEqual(w.kernel.computeReservations.held(by: "alpha"), 0, "every compute hold of the full disk was settled and released")
         try w.kernel.recordEvent("custom", principal: "operator", ["topic": "go", "data": [:]])
         waitUntil("alpha to act after the disk was freed", timeout: 15) { !w.reports("after", by: "alpha").isEmpty }
         XCTAssertEqual(w.reports("after", by: "alpha").first?.data["data"]?["reply"]?["ok"], true)

@@ -39,9 +39,14 @@ struct DebtService: GenesisService {
             let repay = try args.amount("repay_amount"), term = try args.amount("due_in_seconds")
             guard repay >= amount else { throw KernelError.invalid("repay_amount must be ≥ amount") }
             guard creditor != ctx.caller else { throw KernelError.invalid("cannot borrow from yourself") }
+            // The term is the agent's (up to max_amount seconds); its due time must fit in microseconds.
+            let dueAt = try CheckedNumber.sum(now, try CheckedNumber.product(term, 1_000_000, "due_in_seconds in microseconds"), "the due time")
             return try k.transaction(ctx, costMs: k.config.costs.writeMs) { db in
                 guard try Principal.load(db, ctx.caller) != nil else { throw KernelError.denied("\(ctx.caller) has no standing to borrow") }
                 guard try Principal.load(db, creditor) != nil else { throw KernelError.notFound("principal \(creditor)") }
+                // A genesis account would hold a claim (or owe scrip) that no service accounts for.
+                try GenesisAccounts.require(creditor, mayHold: .debts, as: "creditor")
+                try GenesisAccounts.require(ctx.caller, mayHold: .debts, as: "debtor")
                 // Skip IDs already taken by any artifact (anyone may write one called debt-N).
                 var n = (try Int64.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM debts")) ?? 0) + 1
                 while try Artifact.load(db, "debt-\(n)") != nil { n += 1 }
@@ -49,9 +54,11 @@ struct DebtService: GenesisService {
                 let text = "Debt: \(ctx.caller) owes the holder of this artifact \(repay) scrip for a loan of \(amount)."
                 let spec = try ArtifactSpec(args: Args(["content": .string(text)]), limits: k.config.limits)
                 var a = try k.create(db, id: id, spec: spec, by: CallContext(caller: Kernel.systemID, payer: Kernel.systemID), kind: "debt")
-                try k.moveOwnership(db, &a, to: creditor, by: Self.id)
                 try db.execute(sql: "INSERT INTO debts (id, debtor, original_creditor, amount, repay_amount, due_at, status, created_at) VALUES (?,?,?,?,?,?,'requested',?)",
-                               arguments: [id, ctx.caller, creditor, amount, repay, now + term * 1_000_000, now])
+                               arguments: [id, ctx.caller, creditor, amount, repay, dueAt, now])
+                // The creditor holds the request, but its bytes are the debtor's until it is
+                // funded (`billingPrincipal`): asking nobody for a loan costs them nothing.
+                try k.moveOwnership(db, &a, to: creditor, by: Self.id, via: .debtIssue)
                 try k.events.append(db, "debt_requested", principal: ctx.caller,
                                     ["debt_id": .string(id), "creditor": .string(creditor), "amount": .int(amount), "repay_amount": .int(repay)])
                 return try Self.json(db, id, now: now)
@@ -62,9 +69,13 @@ struct DebtService: GenesisService {
                 let d = try Self.json(db, id, now: now)
                 guard d["status"]?.stringValue == "requested" else { throw KernelError.invalid("debt \(id) is \(d["status"]?.stringValue ?? "?")") }
                 guard d["holder"]?.stringValue == ctx.caller else { throw KernelError.denied("only the holder of \(id) may fund it") }
+                var a = try k.liveArtifact(db, id)
                 let debtor = d["debtor"]!.stringValue!, amount = d["amount"]!.intValue!
                 try k.moveScrip(db, from: ctx.caller, to: debtor, amount: amount)
                 try db.cachedStatement(sql: "UPDATE debts SET status='active' WHERE id=?").execute(arguments: [id])
+                // Funded: the claim's bytes are now the holder's, who accepted it.
+                try k.recharge(db, &a)
+                try a.update(db)
                 try k.events.append(db, "debt_issued", principal: ctx.caller,
                                     ["debt_id": .string(id), "creditor": .string(ctx.caller), "debtor": .string(debtor), "amount": .int(amount)])
                 return try Self.json(db, id, now: now)
@@ -89,6 +100,20 @@ struct DebtService: GenesisService {
                 let d = try Self.json(db, id, now: now)
                 guard d["debtor"]?.stringValue == ctx.caller else { throw KernelError.denied("only the debtor may cancel \(id)") }
                 guard d["status"]?.stringValue == "requested" else { throw KernelError.invalid("debt \(id) was already funded") }
+                // The withdrawn request is the debtor's to free: its artifact becomes a tombstone
+                // (after leaving escrow, if its holder had listed it).
+                if var a = try Artifact.load(db, id), !a.isDeleted {
+                    if a.ownerID == EscrowService.id, let seller = try k.activeListingSeller(db, id),
+                       let listing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM escrow_listings WHERE artifact_id = ? AND status = 'active'"),
+                                                        arguments: [id]) {
+                        try db.execute(sql: "UPDATE escrow_listings SET status='cancelled', closed_at=? WHERE id=?", arguments: [now, listing])
+                        try k.moveOwnership(db, &a, to: seller, by: Self.id, via: .escrowListing)
+                        try k.events.append(db, "escrow_cancel", principal: ctx.caller, ["listing_id": .int(listing), "artifact_id": .string(id)])
+                    }
+                    let freed = try k.tombstone(db, &a)
+                    try a.update(db)
+                    try k.events.append(db, "artifact_deleted", principal: ctx.caller, ["artifact_id": .string(id), "freed_bytes": .int(freed)])
+                }
                 try db.cachedStatement(sql: "UPDATE debts SET status='cancelled' WHERE id=?").execute(arguments: [id])
                 try k.events.append(db, "debt_cancelled", principal: ctx.caller, ["debt_id": .string(id)])
                 return try Self.json(db, id, now: now)

@@ -33,13 +33,16 @@ struct EscrowService: GenesisService {
             let id = try args.id("artifact_id"), price = try args.amount("price")
             return try k.transaction(ctx, costMs: k.config.costs.writeMs) { db in
                 var a = try k.liveArtifact(db, id)
-                try k.authorize(db, .transfer, on: a, requester: ctx.caller)
+                try k.authorize(db, .transfer, on: a, by: ctx)
                 if a.hasStanding { throw KernelError.invalid("principals cannot be sold through escrow; transfer ownership directly") }
                 let seller = a.ownerID
-                try k.moveOwnership(db, &a, to: Self.id, by: ctx.caller)
+                try GenesisAccounts.require(seller, mayHold: .scrip, as: "seller (the listing's payee)")
+                // The listing first: while it is active the bytes stay charged to the seller
+                // (`billingPrincipal`), who can cancel and get the artifact back.
                 try db.execute(sql: "INSERT INTO escrow_listings (artifact_id, seller, price, status, created_at) VALUES (?,?,?,'active',?)",
                                arguments: [id, seller, price, k.clock.nowMicros()])
                 let listing = db.lastInsertedRowID
+                try k.moveOwnership(db, &a, to: Self.id, by: ctx.caller, via: .escrowListing)
                 try k.events.append(db, "escrow_deposit", principal: ctx.caller,
                                     ["listing_id": .int(listing), "artifact_id": .string(id), "seller": .string(seller), "price": .int(price)])
                 return Self.json(try Self.load(db, listing))
@@ -56,9 +59,10 @@ struct EscrowService: GenesisService {
                 guard try Principal.load(db, ctx.caller) != nil else { throw KernelError.denied("\(ctx.caller) has no standing to buy") }
                 try k.moveScrip(db, from: ctx.caller, to: seller, amount: price)
                 var a = try k.liveArtifact(db, artifactID)
-                try k.moveOwnership(db, &a, to: ctx.caller, by: Self.id)
+                // The listing closes first, so the bytes move to the buyer with the ownership.
                 try db.execute(sql: "UPDATE escrow_listings SET status='sold', buyer=?, closed_at=? WHERE id=? AND status='active'",
                                arguments: [ctx.caller, k.clock.nowMicros(), listing])
+                try k.moveOwnership(db, &a, to: ctx.caller, by: Self.id, via: .escrowListing)
                 try k.events.append(db, "escrow_purchase", principal: ctx.caller,
                                     ["listing_id": .int(listing), "artifact_id": .string(artifactID), "seller": .string(seller),
                                      "buyer": .string(ctx.caller), "price": .int(price)])
@@ -72,9 +76,9 @@ struct EscrowService: GenesisService {
                 guard status == "active" else { throw KernelError.invalid("escrow listing \(listing) is \(status)") }
                 guard seller == ctx.caller else { throw KernelError.denied("only the seller (\(seller)) may cancel listing \(listing)") }
                 var a = try k.liveArtifact(db, r[1])
-                try k.moveOwnership(db, &a, to: seller, by: Self.id)
                 try db.execute(sql: "UPDATE escrow_listings SET status='cancelled', closed_at=? WHERE id=?",
                                arguments: [k.clock.nowMicros(), listing])
+                try k.moveOwnership(db, &a, to: seller, by: Self.id, via: .escrowListing)
                 try k.events.append(db, "escrow_cancel", principal: ctx.caller, ["listing_id": .int(listing), "artifact_id": .string(a.id)])
                 return Self.json(try Self.load(db, listing))
             }

@@ -49,21 +49,24 @@ struct LedgerService: GenesisService {
         case "transfer_ownership":
             let id = try args.id("artifact_id"), to = try args.id("to")
             return try k.transaction(ctx) { db in
-                try k.transferOwnership(db, artifactID: id, to: to, requester: ctx.caller)
+                try k.transferOwnership(db, artifactID: id, to: to, by: ctx)
                 return .object(["artifact_id": .string(id), "owner_id": .string(to)])
             }
         case "transfer_budget":
             let to = try args.id("to"), amount = try args.amount("amount")
             return try k.transaction(ctx) { db in
                 let source = try k.liveArtifact(db, ctx.caller)
-                try k.authorize(db, .transfer, on: source, requester: ctx.caller)
+                try k.authorize(db, .transfer, on: source, by: ctx)
+                try GenesisAccounts.require(ctx.caller, mayHold: .llmBudget, as: "giver of llm_budget")
+                try GenesisAccounts.require(to, mayHold: .llmBudget, as: "recipient of llm_budget")
                 var from = try Principal.require(db, ctx.caller)
                 var dest = try Principal.require(db, to)
                 guard from.llmBudget >= amount else {
                     throw KernelError(.insufficientFunds, "\(ctx.caller) has \(from.llmBudget) micro-dollars of LLM budget; \(amount) needed")
                 }
                 from.llmBudget -= amount; try from.save(db)
-                dest = try Principal.require(db, to); dest.llmBudget += amount; try dest.save(db)
+                dest = try Principal.require(db, to)
+                dest.llmBudget = try CheckedNumber.sum(dest.llmBudget, amount, "\(to)'s LLM budget"); try dest.save(db)
                 try k.events.append(db, "transfer", principal: ctx.caller,
                                     ["resource": "llm_budget", "from": .string(ctx.caller), "to": .string(to), "amount": .int(amount)])
                 return .object(["from": .string(ctx.caller), "to": .string(to), "amount": .int(amount)])
@@ -100,11 +103,11 @@ extension Kernel {
             }
             guard let source else { throw KernelError.notFound("artifact \(from)") }
             if try !authorizeNative(source.contract, .transfer, artifactID: from, owner: source.owner, requester: context.caller) {
-                try authorize(db, .transfer, on: try liveArtifact(db, from), requester: context.caller)
+                try authorize(db, .transfer, on: try liveArtifact(db, from), by: context)
             }
             guard let target else { throw KernelError.notFound("recipient \(to)") }
             if target.deleted { throw KernelError(.deleted, "recipient \(to) was deleted") }
-            if target.kind == "genesis" { throw KernelError.invalid("\(to) is a genesis account; it takes scrip only through its own methods") }
+            // A genesis party (either side) is refused by moveScrip's role check.
             try moveScrip(db, from: from, to: to, amount: amount)
             try events.append(db, "transfer", principal: context.caller,
                               ["resource": "scrip", "from": .string(from), "to": .string(to), "amount": .int(amount)])
@@ -112,30 +115,42 @@ extension Kernel {
         }
     }
 
-    /// Moves an artifact (and its disk usage) to a new owner principal.
-    func transferOwnership(_ db: Database, artifactID: String, to: String, requester: String) throws {
+    /// Gives an artifact to a new owner principal (no consent needed, as for scrip). The
+    /// recipient will pay for its bytes, so it must be able to free them: under a custom
+    /// contract, the contract is asked whether the recipient, as the new owner, may delete it
+    /// (the giver's payer pays for that evaluation).
+    func transferOwnership(_ db: Database, artifactID: String, to: String, by call: CallContext) throws {
         var a = try liveArtifact(db, artifactID)
-        try authorize(db, .transfer, on: a, requester: requester)
+        try authorize(db, .transfer, on: a, by: call)
         // A contract may let others transfer it (genesis_public, a self-owned tool), but never out from under a listing.
-        if let listing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM escrow_listings WHERE artifact_id = ? AND status = 'active'"), arguments: [artifactID]) {
-            throw KernelError.invalid("\(artifactID) is listed in escrow (listing \(listing)); the seller may cancel the listing")
+        try requireNotListed(db, a)
+        try GenesisAccounts.require(to, mayHold: .artifacts, as: "new owner")
+        if GenesisContract(rawValue: a.accessContractID) == nil {
+            var after = a
+            after.ownerID = to
+            let asRecipient = CallContext(caller: to, payer: call.payer, depth: call.depth, deadlineMicros: call.deadlineMicros)
+            let (allowed, reason) = try evaluateCustomContract(db, .delete, on: after, by: asRecipient, context: .object([:]))
+            if !allowed {
+                throw KernelError(.accessDenied, "\(to) could not delete \(artifactID) under contract \(a.accessContractID) (\(reason)), so it would pay for bytes it cannot free",
+                                  details: ["contract": .string(a.accessContractID), "action": "delete"])
+            }
         }
-        guard try Principal.load(db, to) != nil else { throw KernelError.notFound("principal \(to)") }
-        let target = try Artifact.load(db, to)
-        if target?.isDeleted == true { throw KernelError(.deleted, "recipient \(to) was deleted") }
-        if target?.kind == "genesis" {
-            throw KernelError.invalid("\(to) is a genesis account; it takes artifacts only through its own methods")
-        }
-        try moveOwnership(db, &a, to: to, by: requester)
+        try moveOwnership(db, &a, to: to, by: call.caller)
     }
 
-    /// Ownership change without a permission check; callers have authorized already.
-    func moveOwnership(_ db: Database, _ a: inout Artifact, to: String, by requester: String) throws {
+    /// Ownership change without a permission check; callers have authorized already. A
+    /// genesis account may be the previous or the new owner only through a path its role
+    /// allows (`via`); the bytes follow the billing rule (`recharge`), quota checked.
+    func moveOwnership(_ db: Database, _ a: inout Artifact, to: String, by requester: String, via path: GenesisAccounts.Path? = nil) throws {
         let from = a.ownerID
         guard from != to else { return }
-        try adjustDisk(db, owner: to, delta: a.sizeBytes)
-        try adjustDisk(db, owner: from, delta: -a.sizeBytes)
-        a.ownerID = to; a.version += 1; a.updatedAt = clock.nowMicros()
+        try GenesisAccounts.require(from, mayHold: .artifacts, via: path, as: "previous owner")
+        try GenesisAccounts.require(to, mayHold: .artifacts, via: path, as: "new owner")
+        guard try Principal.load(db, to) != nil else { throw KernelError.notFound("principal \(to)") }
+        if try Artifact.load(db, to)?.isDeleted != false { throw KernelError(.deleted, "recipient \(to) was deleted") }
+        a.ownerID = to
+        try recharge(db, &a)
+        a.version += 1; a.updatedAt = clock.nowMicros()
         try a.update(db)
         try events.append(db, "transfer", principal: requester,
                           ["resource": "ownership", "artifact_id": .string(a.id), "from": .string(from), "to": .string(to)])

@@ -22,10 +22,14 @@ struct MintService: GenesisService {
                 throw KernelError.invalid("the minimum bid is \(k.config.mint.minimumBid) scrip")
             }
             return try k.transaction(ctx, costMs: k.config.costs.writeMs) { db in
-                _ = try k.liveArtifact(db, id)
+                let target = try k.liveArtifact(db, id)
                 guard try Principal.load(db, ctx.caller) != nil else { throw KernelError.denied("\(ctx.caller) has no standing to bid") }
+                try GenesisAccounts.require(ctx.caller, mayHold: .bids, as: "bidder")
+                // The award would be minted to the artifact's payee: a genesis account takes none.
+                let payee = try k.payee(db, of: target)
+                try GenesisAccounts.require(payee, mayHold: .scrip, as: "payee of the mint award for \(id)")
                 let replaced = try k.withdrawBid(db, bidder: ctx.caller)
-                try k.moveScrip(db, from: ctx.caller, to: Self.id, amount: amount)
+                try k.moveScrip(db, from: ctx.caller, to: Self.id, amount: amount, via: .mintBid)
                 try db.execute(sql: "INSERT INTO mint_bids (bidder, artifact_id, amount, created_at, status) VALUES (?,?,?,?,'active')",
                                arguments: [ctx.caller, id, amount, k.clock.nowMicros()])
                 let bidID = db.lastInsertedRowID
@@ -70,7 +74,7 @@ extension Kernel {
     func withdrawBid(_ db: Database, bidder: String) throws -> Int64 {
         guard let r = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, amount FROM mint_bids WHERE bidder = ? AND status = 'active'"), arguments: [bidder]) else { return 0 }
         let amount: Int64 = r[1]
-        try moveScrip(db, from: MintService.id, to: bidder, amount: amount)
+        try moveScrip(db, from: MintService.id, to: bidder, amount: amount, via: .mintBid)
         try db.cachedStatement(sql: "UPDATE mint_bids SET status='withdrawn' WHERE id = ?").execute(arguments: [r[0] as Int64])
         return amount
     }
@@ -124,13 +128,16 @@ extension Kernel {
             var minted: Int64 = 0
             var winners: [JSONValue] = []
             for w in outcome.winners {
-                if w.refund > 0 { try moveScrip(db, from: MintService.id, to: w.bid.bidder, amount: w.refund) }
+                if w.refund > 0 { try moveScrip(db, from: MintService.id, to: w.bid.bidder, amount: w.refund, via: .mintBid) }
                 let (score, reason) = scores[w.bid.artifactID] ?? (0, "unscored")
                 let owner = try Artifact.load(db, w.bid.artifactID).map { try payee(db, of: $0) }
-                let amount = Int64(score) / max(1, config.mint.mintRatio)
-                if amount > 0, let owner, try Principal.load(db, owner) != nil {
-                    try db.cachedStatement(sql: "UPDATE principals SET scrip = scrip + ? WHERE id = ?").execute(arguments: [amount, owner])
-                    minted += amount
+                var amount = Int64(score) / max(1, config.mint.mintRatio)
+                // Never to a genesis account (`bid` refuses such artifacts; ownership may have moved since).
+                if amount > 0, let owner, !GenesisAccounts.isGenesis(owner), try Principal.load(db, owner) != nil {
+                    // Like every credit, never past Int64.max (SQLite would store a REAL): a full balance mints nothing.
+                    try db.cachedStatement(sql: "UPDATE principals SET scrip = scrip + ?1 WHERE id = ?2 AND scrip <= 9223372036854775807 - ?1")
+                        .execute(arguments: [amount, owner])
+                    if db.changesCount > 0 { minted += amount } else { amount = 0 }
                 }
                 try db.execute(sql: "UPDATE mint_bids SET status='won', round=?, paid=?, score=?, minted=? WHERE id=?",
                                arguments: [round, w.price, score, amount, w.bid.id])
@@ -139,7 +146,7 @@ extension Kernel {
                                         "minted": .int(amount), "owner": owner.map(JSONValue.string) ?? .null]))
             }
             for l in outcome.losers {
-                try moveScrip(db, from: MintService.id, to: l.bidder, amount: l.amount)
+                try moveScrip(db, from: MintService.id, to: l.bidder, amount: l.amount, via: .mintBid)
                 try db.cachedStatement(sql: "UPDATE mint_bids SET status='lost', round=? WHERE id=?").execute(arguments: [round, l.id])
             }
             // UBI: the winners' payments, shared by all live agents; a floor is minted if configured.
@@ -147,14 +154,18 @@ extension Kernel {
             let agents = try String.fetchAll(db.cachedStatement(sql: "SELECT a.id FROM artifacts a JOIN principals p ON p.id = a.id WHERE a.has_standing=1 AND a.can_execute=1 AND a.deleted_at IS NULL AND a.kind != 'genesis'"))
             let paid = outcome.totalPaid
             var pool = paid
-            let floorTotal = config.mint.ubiFloor * Int64(agents.count)
+            // Agents spawn agents, so the count is theirs to grow: a floor total that does not
+            // fit 64 bits fails this resolution (nothing applied) rather than trapping.
+            let floorTotal = try CheckedNumber.product(config.mint.ubiFloor, Int64(agents.count), "the UBI floor for \(agents.count) agents")
             if floorTotal > pool {
-                minted += floorTotal - pool
-                try db.cachedStatement(sql: "UPDATE principals SET scrip = scrip + ? WHERE id = ?").execute(arguments: [floorTotal - pool, MintService.id])
+                minted = try CheckedNumber.sum(minted, floorTotal - pool, "the scrip minted this round")
+                try db.cachedStatement(sql: "UPDATE principals SET scrip = scrip + ?1 WHERE id = ?2 AND scrip <= 9223372036854775807 - ?1")
+                    .execute(arguments: [floorTotal - pool, MintService.id])
+                if db.changesCount == 0 { throw KernelError.invalid("the UBI floor would overflow \(MintService.id)'s balance") }
                 pool = floorTotal
             }
             let shares = MintAuction.shareUBI(total: pool, recipients: agents)
-            for (agent, share) in shares { try moveScrip(db, from: MintService.id, to: agent, amount: share) }
+            for (agent, share) in shares { try moveScrip(db, from: MintService.id, to: agent, amount: share, via: .mintPayout) }
             if shares.isEmpty && paid > 0 {
                 // No agents to share with: the payments are burned from the supply, and recorded.
                 try db.cachedStatement(sql: "UPDATE principals SET scrip = scrip - ? WHERE id = ?").execute(arguments: [paid, MintService.id])
