@@ -75,7 +75,7 @@ final class ContractTests: XCTestCase {
         XCTAssertTrue(e?.message.contains("rule denies beta") ?? false, e?.message ?? "")
         XCTAssertEqual(try XCTUnwrapOK(w.act("gamma", "read", ["artifact_id": "vault"]))["content"], "secret")
         // gamma may rewrite it, but not grow it: its bytes are charged to alpha (StorageChargeAttackTests).
-        w.assertFailsCleanly(.accessDenied) { w.write("gamma", "vault", ["contract": "only_gamma", "content": "gamma's now"]) }
+        w.assertFailsPayingOnlyItsContracts(.accessDenied) { w.write("gamma", "vault", ["contract": "only_gamma", "content": "gamma's now"]) }
         try XCTUnwrapOK(w.write("gamma", "vault", ["contract": "only_gamma", "content": "gamma!"]))
         XCTAssertEqual(try w.artifact("vault")?.ownerID, "alpha")
         // The contract sees the request: action and requester.

@@ -38,6 +38,14 @@ final class LeastPrivilegeTests: XCTestCase {
         return out
     }
 
+    /// The test process also hosts fixtures that stand in for the outside world, not
+    /// processes a supervisor starts: the fake LLM provider (`fake_openai_server.py`, shared
+    /// by the LLM and supervisor suites for the whole test run) is the network's side.
+    func isTestFixture(_ pid: Int32) -> Bool {
+        let raw = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
+        return String(decoding: raw, as: UTF8.self).contains("fake_openai_server.py")
+    }
+
     /// A child's status once its setup is over (it has left uid 0, which it does right
     /// before its own filter): a child caught between fork and setresuid still holds the
     /// zygote's capabilities and filter, as it must to finish its setup. nil if it exited.
@@ -108,7 +116,7 @@ final class LeastPrivilegeTests: XCTestCase {
             XCTAssertEqual(c.ambient, 0, "child \(pid) CapAmb")
         }
         // And nothing at all below the supervisor runs unfiltered (other executors' zygotes included).
-        for pid in descendants(of: getpid()) {
+        for pid in descendants(of: getpid()) where !isTestFixture(pid) {
             guard let c = ProcessConfinement.of(pid: pid) else { continue }
             XCTAssertEqual(c.seccompMode, 2, "process \(pid) under the supervisor is not filtered")
             XCTAssertTrue(c.noNewPrivs, "process \(pid) under the supervisor lacks no_new_privs")
