@@ -78,8 +78,11 @@ public final class Kernel: @unchecked Sendable {
         }
     }
 
-    static func internalError(_ error: Error) -> KernelError {
+    /// The KernelError for any failure: a KernelError as is; a storage fault
+    /// (`StorageFault`), a constraint (`INVALID_ARGS`) or another database error; else INTERNAL.
+    public static func internalError(_ error: Error) -> KernelError {
         if let e = error as? KernelError { return e }
+        if let storage = StorageFault.kernelError(error) { return storage }
         if let db = error as? DatabaseError {
             if db.resultCode == .SQLITE_CONSTRAINT {
                 return KernelError(.invalidArgs, "rejected by a ledger constraint: \(db.message ?? "constraint failed")")

@@ -35,6 +35,13 @@ public final class AgentProcess: @unchecked Sendable {
     /// The exit, once the child has ended.
     public var exit: ChildExit? { ticket.currentExit }
 
+    /// Why the child is gone without an exit record, if it is: its zygote died (the pid
+    /// namespace took the child with it), so no exit will ever be reported.
+    public var lostReason: String? { ticket.currentExit == nil ? ticket.currentFailure : nil }
+
+    /// Whether the child has ended: exited, or lost with its zygote.
+    public var hasEnded: Bool { ticket.currentExit != nil || ticket.currentFailure != nil }
+
     /// CPU used so far (user + system) in microseconds: the cgroup's counter, else /proc.
     public func cpuMicros() -> Int64 {
         if let e = ticket.currentExit { return e.cpuMicros }
@@ -64,7 +71,7 @@ public final class AgentProcess: @unchecked Sendable {
     /// Waits for the child to end on its own.
     public func waitExit(timeout: Double) -> ChildExit? {
         let e = ticket.waitExit(until: Posix.now() + timeout)
-        if e != nil { finish() }
+        if hasEnded { finish() }
         return e
     }
 
@@ -110,13 +117,15 @@ public final class AgentProcess: @unchecked Sendable {
         zygote.kill(ticket)
     }
 
+    /// Gives up the socket, the ticket and the slot, once the child has ended (exited, or
+    /// lost with its zygote: then nothing of it may stay in the slot's cgroup).
     private func finish() {
         lock.lock()
-        if finished || ticket.currentExit == nil { lock.unlock(); return }
+        if finished || !hasEnded { lock.unlock(); return }
         finished = true
         lock.unlock()
         Glibc.close(socket)
         zygote.release(ticket)
-        executor.finish(lease)
+        executor.finish(lease, lost: lostReason != nil)
     }
 }

@@ -94,6 +94,11 @@ final class CgroupPool: @unchecked Sendable {
     static var supervisorGroupName: String { "ecology-\(getpid())-supervisor" }
     private static let boostLock = NSLock()
     private nonisolated(unsafe) static var boosted = false
+    /// The boosted group this process moved into, and the group it came from, so the
+    /// last pool to go can move it back and remove the group (guarded by `boostLock`).
+    private nonisolated(unsafe) static var boostedGroup: (dir: String, parent: String)?
+    /// Pools alive in this process (guarded by `boostLock`).
+    private nonisolated(unsafe) static var livePools = 0
 
     /// Moves this process into its boosted CPU cgroup, once; best effort (a host that
     /// refuses keeps the default weights).
@@ -111,7 +116,19 @@ final class CgroupPool: @unchecked Sendable {
         let dir = parent + "/" + supervisorGroupName
         guard mkdir(dir, 0o755) == 0 || errno == EEXIST else { return }
         Posix.writeFile(dir + "/" + file, String(weight))
-        Posix.writeFile(dir + "/cgroup.procs", "0")
+        if Posix.writeFile(dir + "/cgroup.procs", "0") { boostedGroup = (dir, parent) }
+    }
+
+    /// Moves this process back out of its boosted group and removes the group, once no
+    /// pool is left: a supervisor that exits cleanly leaves no cgroup of its own behind
+    /// (one killed leaves it empty, and the next start removes it with `removeStale`).
+    private static func unboostSupervisor() {
+        guard let group = boostedGroup else { return }
+        boostedGroup = nil
+        boosted = false
+        // Every thread of the process moves with it (cgroup.procs takes the whole process).
+        Posix.writeFile(group.parent + "/cgroup.procs", "0")
+        rmdir(group.dir)
     }
 
     /// The directory pools belong in: this process's cgroup, minus any boosted supervisor
@@ -165,6 +182,7 @@ final class CgroupPool: @unchecked Sendable {
             bases["unified"] = b
         }
         baseDirs = bases
+        CgroupPool.boostLock.lock(); CgroupPool.livePools += 1; CgroupPool.boostLock.unlock()
     }
 
     /// v2 forbids processes in inner nodes: if enabling controllers below our own cgroup is
@@ -367,5 +385,12 @@ final class CgroupPool: @unchecked Sendable {
         lock.lock(); let all = Array(slots.values); slots = [:]; free = []; lock.unlock()
         for s in all { for d in s.dirs.values { rmdir(d) } }
         for b in baseDirs.values { rmdir(b) }
+        CgroupPool.boostLock.lock(); defer { CgroupPool.boostLock.unlock() }
+        guard !destroyed else { return }
+        destroyed = true
+        CgroupPool.livePools -= 1
+        if CgroupPool.livePools == 0 { CgroupPool.unboostSupervisor() }
     }
+    /// Whether `destroy` has run (it counts the pool out once).
+    private var destroyed = false
 }

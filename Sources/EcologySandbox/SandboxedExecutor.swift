@@ -417,7 +417,7 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
 
         // A fresh child for this execution: one forked ahead of time for this shape, else now.
         let shape = WarmShape(kind: request.kind, memoryBytes: memory, cpuSeconds: cpuLimit)
-        let child: WarmChild
+        var child: WarmChild
         let ready = takeWarm(shape)
         // Replacements are forked by the zygote while this child runs.
         if warmPerShape > 0 { refillQueue.async { [weak self] in self?.refillWarm(shape) } }
@@ -426,12 +426,22 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         } else {
             do { child = try forkChild(shape) } catch { return fail(.internal, "sandbox: \(error)") }
         }
+
+        var message = ExecuteMessage(request)
+        message.maxOutputBytes = maxOutput
+        let executeFrame = Frame.encode(WireMessage.execute(message).json)
+        var sent = Posix.sendAll(child.socket, executeFrame, deadline: deadline)
+        if !sent && Posix.now() < deadline {
+            // The child's end is closed before it took its execute frame: it died waiting
+            // (killed from outside while warm), so the code never ran. A fresh child runs it.
+            discard(child)
+            do { child = try forkChild(shape) } catch { return fail(.internal, "sandbox: \(error)") }
+            sent = Posix.sendAll(child.socket, executeFrame, deadline: deadline)
+        }
         let lease = child.lease, z = child.zygote, ticket = child.ticket, mine = child.socket
         let oomBefore = child.oomBefore, cpuBefore = child.cpuBefore
         defer { close(mine) }
 
-        var message = ExecuteMessage(request)
-        message.maxOutputBytes = maxOutput
         var result: Envelope?
         var protocolError: KernelError?
         /// A limit the child broke that ends the execution (output, kernel calls).
@@ -440,7 +450,7 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         var killed = false
         var callsServed = 0
 
-        if !Posix.sendAll(mine, Frame.encode(WireMessage.execute(message).json), deadline: deadline) {
+        if !sent {
             timedOut = Posix.now() >= deadline
         } else {
             var decoder = FrameDecoder(maxFrameBytes: frameLimit)
@@ -525,8 +535,12 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         guard let exit else {
             // The zygote is gone or wedged: its children died with it (pdeathsig / pid ns).
             if let s = lease.cgroup { pool?.killAll(s) }
+            // No exit record, but the slot's counter still measured the child: it is charged.
+            let measured = lease.cgroup.flatMap { pool?.cpuMicros($0) }.flatMap { now in cpuBefore.map { max(0, now - $0) } } ?? 0
             release(lease)
-            return fail(.internal, "sandbox: lost track of the child (\(ticket.currentFailure ?? "no exit record"))")
+            var lost = fail(.internal, "sandbox: lost track of the child (\(ticket.currentFailure ?? "no exit record"))")
+            lost.cpuMicros = measured
+            return lost
         }
         let oomAfter = lease.cgroup.map { pool!.oomKills($0) } ?? 0
         release(lease)
@@ -603,7 +617,11 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
 
     func cgroupCPU(_ lease: Lease) -> Int64? { lease.cgroup.flatMap { pool?.cpuMicros($0) } }
     func setFrozen(_ lease: Lease, _ frozen: Bool) -> Bool { lease.cgroup.map { pool?.setFrozen($0, frozen) ?? false } ?? false }
-    func finish(_ lease: Lease) { release(lease) }
+    /// Frees an agent's slot; a child lost with its zygote leaves nothing behind in it.
+    func finish(_ lease: Lease, lost: Bool = false) {
+        if lost, let s = lease.cgroup { pool?.killAll(s) }
+        release(lease)
+    }
 }
 
 extension Envelope {

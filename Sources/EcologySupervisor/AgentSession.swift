@@ -83,10 +83,10 @@ final class AgentSession: @unchecked Sendable {
             }
             switch result {
             case .timeout:
-                if proc.exit != nil { return finish(proc, crash: isStopRequested ? nil : describe(proc.exit)) }
+                if proc.hasEnded { return finish(proc, crash: isStopRequested ? nil : describeEnd(proc, proc.exit)) }
                 continue
             case .closed:
-                return finish(proc, crash: isStopRequested ? nil : describe(proc.waitExit(timeout: 1)))
+                return finish(proc, crash: isStopRequested ? nil : describeEnd(proc, proc.waitExit(timeout: 1)))
             case .frame(let frame):
                 if let error = serve(frame, channel: channel) { return finish(proc, crash: "PROTOCOL_ERROR: \(error)") }
             }
@@ -150,7 +150,7 @@ final class AgentSession: @unchecked Sendable {
         while s.semaphore.wait(timeout: .now() + 0.5) == .timedOut {
             if isStopRequested { s.wokeBy = ["woke_by": "stop"]; break }
             // A child that died asleep (OOM killer, a kill from outside) is a crash to handle now, not when the sleep ends.
-            if currentProcess?.exit != nil { s.wokeBy = ["woke_by": "exit"]; break }
+            if currentProcess?.hasEnded == true { s.wokeBy = ["woke_by": "exit"]; break }
         }
         lock.lock(); sleeper = nil; if _status == .sleeping { _status = .running }; lock.unlock()
         let woke = s.wokeBy ?? ["woke_by": "stop"]
@@ -200,6 +200,12 @@ final class AgentSession: @unchecked Sendable {
         let delta = total - chargedCPUMicros
         if delta > 0 { chargedCPUMicros = total; return delta }
         return 0
+    }
+
+    /// How the child ended: its exit, or why it was lost without one (its zygote died).
+    private func describeEnd(_ proc: AgentProcess, _ exit: ChildExit?) -> String {
+        if exit == nil, let lost = proc.lostReason { return "lost (\(lost))" }
+        return describe(exit)
     }
 
     private func describe(_ exit: ChildExit?) -> String {

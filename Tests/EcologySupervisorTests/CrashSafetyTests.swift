@@ -10,52 +10,12 @@ import XCTest
 /// `kill -9` of a running `ecology run`: the database is intact, no child outlives the
 /// supervisor, and the next run resumes the same world.
 final class CrashSafetyTests: XCTestCase {
-    /// The repository root (for `config/ecology.yaml`).
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// The `ecology` binary built next to this test bundle (`.build-…/debug/ecology`).
-    private func binary() throws -> URL {
-        let exe = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-        let candidate = exe.deletingLastPathComponent().appendingPathComponent("ecology")
-        guard FileManager.default.isExecutableFile(atPath: candidate.path) else {
-            XCTFail("no ecology binary at \(candidate.path): build it with the tests (`swift build --build-tests`)")
-            throw CocoaError(.fileNoSuchFile)
-        }
-        return candidate
-    }
-
-    /// Runs the binary to completion; returns (exit status, stdout, stderr).
     @discardableResult
     private func ecology(_ args: [String], timeout: Double = 60) throws -> (Int32, String, String) {
-        let p = try start(args)
-        let deadline = Date().addingTimeInterval(timeout)
-        while p.process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if p.process.isRunning { p.process.terminate(); XCTFail("ecology \(args.first ?? "") did not finish in \(timeout) s") }
-        p.process.waitUntilExit()
-        return (p.process.terminationStatus, p.output(), p.errors())
+        try EcologyBinary.run(args, scratch: scratch, timeout: timeout)
     }
 
-    private struct Started {
-        let process: Process
-        let out: URL, err: URL
-        func output() -> String { (try? String(contentsOf: out, encoding: .utf8)) ?? "" }
-        func errors() -> String { (try? String(contentsOf: err, encoding: .utf8)) ?? "" }
-    }
-
-    private func start(_ args: [String]) throws -> Started {
-        let p = Process()
-        p.executableURL = try binary()
-        p.arguments = args + ["--config", Self.repoRoot.appendingPathComponent("config/ecology.yaml").path]
-        p.currentDirectoryURL = Self.repoRoot
-        let out = scratch.appendingPathComponent("out-\(UUID().uuidString)"), err = scratch.appendingPathComponent("err-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
-        p.standardOutput = try FileHandle(forWritingTo: out)
-        p.standardError = try FileHandle(forWritingTo: err)
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        return Started(process: p, out: out, err: err)
-    }
+    private func start(_ args: [String]) throws -> EcologyBinary.Started { try EcologyBinary.start(args, scratch: scratch) }
 
     private var scratch: URL!
 
@@ -66,26 +26,9 @@ final class CrashSafetyTests: XCTestCase {
 
     override func tearDown() { try? FileManager.default.removeItem(at: scratch) }
 
-    /// Every live descendant of `root` (children, grandchildren, ...), from /proc.
-    private func descendants(of root: Int32) -> Set<Int32> {
-        var parent: [Int32: Int32] = [:]
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = Int32(name), let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 1, let ppid = Int32(fields[1]) { parent[pid] = ppid }
-        }
-        var found = Set<Int32>(), frontier = [root]
-        while let p = frontier.popLast() {
-            for (child, pp) in parent where pp == p && !found.contains(child) { found.insert(child); frontier.append(child) }
-        }
-        return found
-    }
+    private func descendants(of root: Int32) -> Set<Int32> { ProcessTree.descendants(of: root) }
 
-    private func alive(_ pid: Int32) -> Bool {
-        guard let s = processState(pid) else { return false }
-        return s != "Z" && s != "X"
-    }
+    private func alive(_ pid: Int32) -> Bool { ProcessTree.alive(pid) }
 
     func testKillNineLosesNothingLeavesNoChildrenAndResumes() throws {
         let dataDir = scratch.appendingPathComponent("world").path

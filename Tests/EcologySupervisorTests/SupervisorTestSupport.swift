@@ -91,6 +91,8 @@ enum Step {
         return .object(o)
     }
     static func exit(_ code: Int) -> JSONValue { ["exit": .int(Int64(code))] }
+    /// Sends the length prefix of a frame and a few of its bytes, then sleeps for good.
+    static func partialFrame() -> JSONValue { ["partial_frame": true] }
 }
 
 /// A world on disk, on the system clock, running user code in the real sandbox.
@@ -101,18 +103,26 @@ final class SandboxWorld: KernelWorld {
     let executor: SandboxedExecutor
     let counting: CountingExecutor
 
+    /// A world in `directory` (a fresh temporary directory by default; fault tests pass a
+    /// small filesystem of their own). The directory's contents are removed at the end.
     /// `executor`: the shared one (built from the default limits) unless a test needs its own.
-    init(config: WorldConfig = .test(), executor own: SandboxedExecutor? = nil) throws {
+    /// `wrap` lets a fault test put its own executor between the kernel and the sandbox.
+    init(config: WorldConfig = .test(), directory: URL? = nil, executor own: SandboxedExecutor? = nil,
+         wrap: (any ArtifactExecutor) -> any ArtifactExecutor = { $0 }) throws {
         executor = try own ?? Sandbox.executor()
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("ecology-suptests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        database = try WorldDatabase(path: directory.appendingPathComponent("world.sqlite").path)
+        self.directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("ecology-suptests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
+        database = try WorldDatabase(path: self.directory.appendingPathComponent("world.sqlite").path)
         counting = CountingExecutor(executor)
-        kernel = Kernel(database: database, config: config, clock: SystemClock(), executor: counting)
+        kernel = Kernel(database: database, config: config, clock: SystemClock(), executor: wrap(counting))
         try kernel.bootstrap()
     }
 
-    deinit { try? FileManager.default.removeItem(at: directory) }
+    /// Whether the world's files are removed when this object goes (a fault test that
+    /// reopens the world from its disk keeps them).
+    var removesDirectory = true
+
+    deinit { if removesDirectory { try? FileManager.default.removeItem(at: directory) } }
 
     var config: WorldConfig { kernel.config }
 

@@ -16,6 +16,10 @@ of the form name=value is an option (values are URL-decoded):
   tools=1        call the first tool offered, with arguments {"x": 1}
   malformed=1    answer 200 with JSON that is not a chat completion
   notjson=1      answer 200 with a body that is not JSON
+  truncate=1     answer 200 announcing the whole chat completion (Content-Length) but
+                 send only its first half, then close the connection
+  endless=1      answer 200 with headers announcing a large body, then send one byte of
+                 it every 0.1 s, never finishing (until the client goes away)
   reply=TEXT     reply with TEXT (default: "echo: " + the last message's content)
   tag=ANY        ignored: lets a test find its own requests in the log
 
@@ -99,6 +103,22 @@ class Handler(BaseHTTPRequestHandler):
             self.send_body(status, json.dumps({"error": {"message": "fake status %d" % status,
                                                          "type": "fake"}}), headers)
             return
+        if "endless" in opts:
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(1 << 30))
+                self.end_headers()
+                self.wfile.write(b'{"id": "endless", "choices": [')
+                self.wfile.flush()
+                while True:
+                    time.sleep(0.1)
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError, OSError):
+                pass
+            self.close_connection = True
+            return
         if "notjson" in opts:
             self.send_body(200, "<html>surprise</html>", headers)
             return
@@ -132,6 +152,19 @@ class Handler(BaseHTTPRequestHandler):
                 p = ceil_div(sum(len((m.get("content") or "").encode("utf-8")) for m in messages), 4)
                 c = min(max_tokens, ceil_div(len(reply_text.encode("utf-8")), 4))
             body["usage"] = {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+        if "truncate" in opts:
+            data = json.dumps(body).encode("utf-8")
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data[: len(data) // 2])
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
+            return
         self.send_body(200, json.dumps(body), headers)
 
 

@@ -5,6 +5,8 @@ order; each step is an object with one of:
   {"call": ACTION, "params": {...}}   one kernel call (e.g. "sleep", "invoke", "llm")
   {"burn": SECONDS}                   burn that much CPU time in this process
   {"exit": CODE}                      exit with CODE (a crash when non-zero)
+  {"partial_frame": true}             send a frame's length prefix and a few of its bytes,
+                                      then sleep for good (a child killed mid-frame)
 and, optionally, "report": TOPIC: publish a custom event on TOPIC with
 {"step": i, "reply": <the call's envelope>} (or {"step": i} for burn) once the step is done.
 After the last step the agent sleeps for good (one long sleep at a time), so it makes
@@ -13,6 +15,8 @@ no calls the test did not ask for. The supervisor closing the socket ends it wit
 It uses only sandbox/wire.py (not the agent package), so it is independent of the minds.
 """
 import json
+import os
+import struct
 import time
 
 import wire
@@ -56,6 +60,10 @@ def main():
             reply = None
             if "exit" in step:
                 return int(step["exit"])
+            if step.get("partial_frame"):
+                os.write(3, struct.pack(">I", 256) + b'{"type":')
+                while True:
+                    time.sleep(3600)
             if "burn" in step:
                 burn(float(step["burn"]))
             if "call" in step:
