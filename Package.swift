@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "EcologyKernelTests", dependencies: ["EcologyKernel", "EcologyStore", "EcologyCore", "EcologyTestSupport",
             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "EcologyWireTests", dependencies: ["EcologyWire", "EcologyCore"]),
-        .testTarget(name: "EcologySandboxTests", dependencies: ["EcologySandbox", "EcologyWire", "EcologyCore"]),
+        .testTarget(name: "EcologySandboxTests", dependencies: ["EcologySandbox", "EcologyWire", "EcologyCore", "EcologyTestSupport"]),
         // Shared by the LLM and supervisor tests: a fake OpenAI-compatible server.
         .target(name: "EcologyTestSupport", dependencies: ["EcologyCore", "EcologyKernel"], path: "Tests/EcologyTestSupport", exclude: ["Fixtures"]),
         .testTarget(name: "EcologyLLMTests", dependencies: ["EcologyLLM", "EcologyCore", "EcologyTestSupport"]),

@@ -1,6 +1,7 @@
 @testable import EcologySandbox
 import EcologyCore
 import Foundation
+import EcologyTestSupport
 import XCTest
 
 /// The slot pool hands every concurrent caller its own slot (own memory limit, own uid).
@@ -74,7 +75,7 @@ final class ZygoteDescriptorTests: XCTestCase {
             ok.add("1", (try? o.result.get())?.intValue.map { String($0) }, "\(o.result)")
         }
         for (want, got, result) in ok.all { XCTAssertEqual(got, want, result) }
-        let zygotes = descendants(of: getpid()).filter { pid in
+        let zygotes = ProcessTree.descendants(of: getpid()).filter { pid in
             (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?.contains("zygote.py") == true
         }
         XCTAssertFalse(zygotes.isEmpty, "no zygote process found below the test process")
@@ -88,16 +89,4 @@ final class ZygoteDescriptorTests: XCTestCase {
         }
     }
 
-    /// Every process below `root` (children of children), from /proc/<pid>/task/*/children.
-    func descendants(of root: Int32) -> [Int32] {
-        var out: [Int32] = [], queue = [root]
-        while let p = queue.popLast() {
-            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(p)/task")) ?? []
-            for t in tasks {
-                let kids = (try? String(contentsOfFile: "/proc/\(p)/task/\(t)/children", encoding: .utf8)) ?? ""
-                for k in kids.split(separator: " ").compactMap({ Int32($0) }) { out.append(k); queue.append(k) }
-            }
-        }
-        return out
-    }
 }

@@ -1,3 +1,4 @@
+import EcologyTestSupport
 import XCTest
 import Foundation
 #if canImport(Glibc)
@@ -25,18 +26,6 @@ final class LeastPrivilegeTests: XCTestCase {
     /// add its own): the zygote has one more, its children two more.
     var inheritedFilters: Int { ProcessConfinement.of(pid: getpid())?.seccompFilters ?? 0 }
 
-    /// Every process below `root`, from /proc/<pid>/task/*/children.
-    func descendants(of root: Int32) -> [Int32] {
-        var out: [Int32] = [], queue = [root]
-        while let p = queue.popLast() {
-            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(p)/task")) ?? []
-            for t in tasks {
-                let kids = (try? String(contentsOfFile: "/proc/\(p)/task/\(t)/children", encoding: .utf8)) ?? ""
-                for k in kids.split(separator: " ").compactMap({ Int32($0) }) { out.append(k); queue.append(k) }
-            }
-        }
-        return out
-    }
 
     /// The test process also hosts fixtures that stand in for the outside world, not
     /// processes a supervisor starts: the fake LLM provider (`fake_openai_server.py`, shared
@@ -100,7 +89,7 @@ final class LeastPrivilegeTests: XCTestCase {
         var children: [Int32] = []
         let deadline = Date().addingTimeInterval(20)
         repeat {
-            children = servers.flatMap { descendants(of: $0) }
+            children = servers.flatMap { ProcessTree.descendants(of: $0) }
             if children.count >= 3 { break }
             usleep(50_000)
         } while Date() < deadline
@@ -116,7 +105,7 @@ final class LeastPrivilegeTests: XCTestCase {
             XCTAssertEqual(c.ambient, 0, "child \(pid) CapAmb")
         }
         // And nothing at all below the supervisor runs unfiltered (other executors' zygotes included).
-        for pid in descendants(of: getpid()) where !isTestFixture(pid) {
+        for pid in ProcessTree.descendants(of: getpid()) where !isTestFixture(pid) {
             guard let c = ProcessConfinement.of(pid: pid) else { continue }
             XCTAssertEqual(c.seccompMode, 2, "process \(pid) under the supervisor is not filtered")
             XCTAssertTrue(c.noNewPrivs, "process \(pid) under the supervisor lacks no_new_privs")

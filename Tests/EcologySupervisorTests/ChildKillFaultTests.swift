@@ -6,6 +6,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import EcologyTestSupport
 import XCTest
 
 /// Children SIGKILLed by the test, by host pid, at each step of the protocol: an execution

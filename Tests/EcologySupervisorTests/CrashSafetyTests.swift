@@ -5,6 +5,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import EcologyTestSupport
 import XCTest
 
 /// `kill -9` of a running `ecology run`: the database is intact, no child outlives the

@@ -5,6 +5,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import EcologyTestSupport
 import XCTest
 
 /// `kill -9` of a busy `ecology run` at random moments, over and over on one world: after

@@ -247,13 +247,6 @@ func processCPUMicros(_ pid: Int32) -> Int64? {
     return (u + s) * 1_000_000 / Int64(sysconf(Int32(_SC_CLK_TCK)))
 }
 
-/// The state letter of a host process (R, S, D, T, Z, ...), nil when it is gone.
-func processState(_ pid: Int32) -> Character? {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return nil }
-    return stat[stat.index(after: close)...].split(separator: " ").first?.first
-}
-
 /// Unwraps an OK envelope's result or fails the test.
 @discardableResult
 func XCTUnwrapOK(_ env: Envelope, file: StaticString = #filePath, line: UInt = #line) throws -> JSONValue {
