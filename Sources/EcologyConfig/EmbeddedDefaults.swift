@@ -63,6 +63,17 @@ extension ConfigLoader {
       tombstone_retention_seconds: 86400  # seconds a tombstone is kept (1 day)
       permission_cache_entries: 10000     # cached contract decisions (0 disables)
 
+    retention:
+      # 0 turns a limit off. Pruned events are archived first (DATA_DIR/archive/*.jsonl).
+      interval_seconds: 60.0        # seconds (fractional allowed) between retention passes
+      batch_rows: 1000              # rows per kind per transaction (writers never stall)
+      trace_max_age_seconds: 604800 # seconds a trace is kept (7 days)
+      trace_max_per_agent: 10000    # newest traces kept per agent
+      memory_max_age_seconds: 0     # seconds since its last write a memory is kept (0: forever)
+      memory_max_per_agent: 1000    # newest memory artifacts kept per owner
+      event_max_age_seconds: 0      # seconds an event stays in the database (0: forever)
+      event_max_rows: 0             # newest events kept in the database (0: all)
+
     sandbox:
       python: "/usr/bin/python3"    # absolute path of the interpreter for artifact code
       mode: "auto"                  # "auto" (strongest layers the host allows) or "none" (development only)

@@ -56,6 +56,16 @@ enum WorldConfigSchema {
             .integer("tombstone_retention_seconds", \.tombstoneRetentionSeconds, 0...maxDurationSeconds),
             .integer("permission_cache_entries", \.permissionCacheEntries, 0...Int.max),
         ]),
+        .section("retention", \.retention, [
+            .number("interval_seconds", \.intervalSeconds, .duration),
+            .integer("batch_rows", \.batchRows, 1...1_000_000),
+            .integer("trace_max_age_seconds", \.traceMaxAgeSeconds, 0...maxDurationSeconds),
+            .integer("trace_max_per_agent", \.traceMaxPerAgent, 0...Int.max),
+            .integer("memory_max_age_seconds", \.memoryMaxAgeSeconds, 0...maxDurationSeconds),
+            .integer("memory_max_per_agent", \.memoryMaxPerAgent, 0...Int.max),
+            .integer("event_max_age_seconds", \.eventMaxAgeSeconds, 0...maxDurationSeconds),
+            .integer("event_max_rows", \.eventMaxRows, 0...maxInt64),
+        ]),
         .section("sandbox", \.sandbox, [
             .text("python", \.python) { $0.hasPrefix("/") ? nil : "must be an absolute path" },
             .choice("mode", \.mode, ["auto", "none"]),

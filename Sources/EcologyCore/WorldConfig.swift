@@ -7,6 +7,7 @@ public struct WorldConfig: Sendable, Equatable, Codable {
     public var limits = LimitConfig()
     public var mint = MintConfig()
     public var world = WorldSettings()
+    public var retention = RetentionSettings()
     public var sandbox = SandboxSettings()
     public var supervisor = SupervisorSettings()
     public var llm = LLMSettings()
@@ -78,6 +79,28 @@ public struct MintConfig: Sendable, Equatable, Codable {
 public struct WorldSettings: Sendable, Equatable, Codable {
     public var tombstoneRetentionSeconds: Int64 = 86_400
     public var permissionCacheEntries: Int = 10_000
+    public init() {}
+}
+
+/// How long traces, memories and events are kept, so that a world running for months
+/// stays bounded (tombstones: `WorldSettings.tombstoneRetentionSeconds`). A limit of 0
+/// is off. The supervisor prunes in passes of at most `batchRows` rows per kind and per
+/// transaction, every `intervalSeconds` (sooner while a backlog remains).
+public struct RetentionSettings: Sendable, Equatable, Codable {
+    public var intervalSeconds: Double = 60
+    public var batchRows: Int = 1_000
+    /// Traces (the `traces` table) older than this are deleted.
+    public var traceMaxAgeSeconds: Int64 = 604_800
+    /// Only the newest this many traces of each agent are kept.
+    public var traceMaxPerAgent: Int = 10_000
+    /// Memory artifacts (kind "memory") not written for this long are deleted (tombstoned).
+    public var memoryMaxAgeSeconds: Int64 = 0
+    /// Only the newest this many memory artifacts of each owner are kept.
+    public var memoryMaxPerAgent: Int = 1_000
+    /// Events older than this are archived to JSONL and then deleted from the database.
+    public var eventMaxAgeSeconds: Int64 = 0
+    /// Only the newest this many events stay in the database; older ones are archived first.
+    public var eventMaxRows: Int64 = 0
     public init() {}
 }
 

@@ -39,17 +39,7 @@ extension Kernel {
         try readOnly { db in try WorldEvent.fetch(db, limit: limit, type: type, newestFirst: true).reversed() }
     }
 
-    /// Every event in order, in pages, for export.
-    public func forEachEvent(pageSize: Int = 5000, _ body: (WorldEvent) throws -> Void) throws {
-        var after: Int64 = 0
-        while true {
-            let page = try readOnly { db in try WorldEvent.fetch(db, afterSeq: after, limit: pageSize) }
-            if page.isEmpty { return }
-            for e in page { try body(e) }
-            after = page.last!.seq
-        }
-    }
-
+    /// Events per type in the database (archived events are not counted; see `eventArchive`).
     public func eventCounts() throws -> [String: Int64] {
         try readOnly { db in
             Dictionary(uniqueKeysWithValues: try Row.fetchAll(db.cachedStatement(sql: "SELECT type, COUNT(*) FROM events GROUP BY type")).map { ($0[0] as String, $0[1] as Int64) })

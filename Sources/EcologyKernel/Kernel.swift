@@ -325,18 +325,7 @@ public final class Kernel: @unchecked Sendable {
         throw KernelError.invalid("\(a.id) is listed in escrow (listing \(listing)); the seller may cancel the listing")
     }
 
-    /// Removes tombstones older than the retention period. Returns how many were purged.
-    @discardableResult
-    public func purgeTombstones() throws -> Int {
-        try database.write { db in
-            let cutoff = clock.nowMicros().saturatingSubtract(config.world.tombstoneRetentionSeconds.saturatingMultiply(1_000_000))
-            try db.execute(sql: """
-                DELETE FROM artifacts WHERE deleted_at IS NOT NULL AND deleted_at < ?
-                AND id NOT IN (SELECT id FROM principals) AND id NOT IN (SELECT id FROM debts)
-                """, arguments: [cutoff])
-            return db.changesCount
-        }
-    }
+    // Tombstones are purged by retention (`purgeTombstones`, Retention.swift).
 
     /// The identity that owns genesis artifacts; no agent can act as it.
     public static let systemID = "genesis"

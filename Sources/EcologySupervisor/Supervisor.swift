@@ -72,7 +72,7 @@ public final class Supervisor: @unchecked Sendable {
         lastSeq = (try? kernel.lastEventSeq()) ?? 0
         var lastSecond = 0.0
         var lastActions: Int64 = 0
-        var lastPurge = monotonicSeconds()
+        var nextRetention = monotonicSeconds() + kernel.config.retention.intervalSeconds
         while !shouldStop() {
             let now = monotonicSeconds()
             wakeSleepers()
@@ -82,9 +82,11 @@ public final class Supervisor: @unchecked Sendable {
                 superviseAgents(now: now)
                 chargeAndFreeze()
                 do { try kernel.resolveMintIfDue() } catch { logger.error("mint resolution failed: \(error)") }
-                if now - lastPurge >= 60 {
-                    lastPurge = now
-                    do { try kernel.purgeTombstones() } catch { logger.error("tombstone purge failed: \(error)") }
+                if now >= nextRetention {
+                    // Bounded batches; while a backlog remains, again at the next window.
+                    var backlog = false
+                    do { backlog = try kernel.runRetention().backlog } catch { logger.error("retention pass failed: \(error)") }
+                    nextRetention = now + (backlog ? 0 : kernel.config.retention.intervalSeconds)
                 }
                 var s = status()
                 s.actionsPerSecond = Double(s.actions - lastActions) / window

@@ -7,7 +7,7 @@ import Foundation
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks; each prints one JSON object of figures with --json.",
-        subcommands: [Ledger.self, Invoke.self, Agents.self])
+        subcommands: [Ledger.self, Invoke.self, Agents.self, Soak.self])
 
     struct Ledger: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -81,6 +81,26 @@ extension BenchCommand {
             let figures = try BenchCommand.withTempDirectory { dir in
                 try SupervisorBenchmarks.agents(directory: dir, agents: agents, seconds: seconds, config: config,
                                                 progress: BenchCommand.progress("agents"))
+            }
+            if global.json { Output.json(figures) } else { print(Output.pretty(figures)) }
+        }
+    }
+
+    struct Soak: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "K heuristic agents for N minutes: per minute RSS, fds, threads, WAL and DB size, action latency; slopes per hour.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Minutes to run (one sample per minute).") var minutes = 30
+        @Option(help: "Number of heuristic agents.") var agents = 50
+        func validate() throws {
+            if minutes < 1 || minutes > 100_000 { throw ValidationError("--minutes must be 1-100000") }
+            if agents < 1 || agents > 10_000 { throw ValidationError("--agents must be 1-10000") }
+        }
+        func run() throws {
+            let config = try global.loadConfig()
+            let figures = try BenchCommand.withTempDirectory { dir in
+                try SoakBenchmark.run(directory: dir, agents: agents, minutes: minutes, config: config,
+                                      progress: BenchCommand.progress("soak"))
             }
             if global.json { Output.json(figures) } else { print(Output.pretty(figures)) }
         }

@@ -47,6 +47,6 @@ final class ConfigFingerprintTests: XCTestCase {
     /// recorded fingerprint, so it must be deliberate.
     func testDefaultFingerprintIsPinned() {
         XCTAssertEqual(WorldConfig().fingerprint.count, 64)
-        XCTAssertEqual(WorldConfig().fingerprint, "f5d8f5eff2efd486afee3b5eae9dec9940e6ac18bca2ca6885730ae57fbd7810")
+        XCTAssertEqual(WorldConfig().fingerprint, "f5b5c684da2f161130062d4af6def6919b369d304dfc1c39835df4fc9c371cb4")
     }
 }
