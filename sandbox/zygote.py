@@ -1,17 +1,23 @@
 """The fork-server (zygote) of Ecology's sandbox.
 
 Started once by the supervisor (posix_spawn, scrubbed environment) with a SOCK_SEQPACKET
-control socket as fd 3. It enters the shared sandbox namespaces (net with no interfaces,
+control socket as fd 3; its source comes on fd 4, compiled as /sandbox/zygote.py (`Zygote.
+bootstrap` in Zygote.swift), so no host path is in its command line or code objects, which
+every child inherits. It enters the shared sandbox namespaces (net with no interfaces,
 ipc, uts, pid, and a mount namespace with a read-only root), pre-imports what children
-need, and forks one child per `spawn` request. Each child finishes its own setup (private
-/tmp, cgroup slot, rlimits, session, fds, environment, uid/gid + capabilities, no_new_privs,
-seccomp last) and then runs the runner or an entry script on the socket it was handed.
+need, gives up every capability but the few a child's setup needs, sets no_new_privs and
+installs its own seccomp filter, and forks one child per `spawn` request, on a socketpair
+it makes in the children's network namespace. Each child finishes its own setup (cgroup
+slot, private mount and cgroup namespaces with /tmp, rlimits, session, fds, environment,
+uid/gid + capabilities, no_new_privs, its own stricter seccomp filter last) and then runs
+the runner or an entry script on its socket.
 
 Control records (one JSON object per SEQPACKET record; docs/PROTOCOL.md):
   supervisor -> zygote: init, spawn (+ child socket fd, + its slot's cgroup.procs fds), kill
   zygote -> supervisor: ready, spawned, exited, error
 """
 import _signal
+import _socket
 import base64
 import ctypes
 import gc
@@ -28,12 +34,18 @@ import traceback
 import resource  # noqa: E402
 import runpy  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import wire  # noqa: E402
-import runner  # noqa: E402
+# The sandbox scripts inside the sandbox root. `wire` and `runner` are imported by
+# `Zygote.init` from there (from the host directory only when there is no root), so that
+# their code objects, and so every traceback a child sends, name /sandbox, not the host.
+SANDBOX_ROOT_DIR = "/sandbox"
+wire = None
+runner = None
 
 CTRL_FD = 3
+# The sandbox directory, opened by the supervisor: the zygote copies the scripts from this
+# descriptor and never learns the directory's host path (which would stay in its memory,
+# and so in every child's).
+SANDBOX_DIR_FD = 5
 libc = ctypes.CDLL(None, use_errno=True)
 libc.mmap.restype = ctypes.c_void_p
 libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
@@ -42,13 +54,20 @@ libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 libc.syscall.restype = ctypes.c_long
 libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+libc.sethostname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+libc.setdomainname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x20000, 0x04000000, 0x08000000
-CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
+CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP = 0x20000000, 0x40000000, 0x02000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP = 1, 24, 38, 22
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+# What the children's uts namespace calls the machine (a fresh uts namespace starts with a
+# copy of the host's names).
+SANDBOX_HOSTNAME = b"sandbox"
 SECCOMP_MODE_FILTER = 2
 SYS_pivot_root, SYS_rt_sigaction, SYS_close_range = 155, 13, 436
 PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
@@ -100,6 +119,46 @@ class SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
+class CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def bpf_program(b64):
+    """A seccomp program from the supervisor (compiled by libseccomp in Swift): the
+    buffer (kept alive with the program) and the sock_fprog pointing at it."""
+    raw = base64.b64decode(b64)
+    buf = ctypes.create_string_buffer(raw, len(raw))
+    return buf, SockFprog(len(raw) // 8, ctypes.addressof(buf))
+
+
+def confine(capabilities, program):
+    """Keeps only `capabilities` (effective and permitted; the inheritable, ambient and
+    bounding sets empty: the zygote never execs), sets no_new_privs and installs `program`
+    (a (buffer, sock_fprog) pair). Irreversible, and inherited by every process forked after."""
+    if os.getuid() == 0:
+        for cap in range(64):
+            if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+                break
+        mask = 0
+        for cap in capabilities:
+            mask |= 1 << cap
+        # Only what this process has: capset cannot add to the permitted set, and a host
+        # that withheld a capability (a container) already shows as a degraded layer.
+        have = (CapData * 2)()
+        check(libc.capget(ctypes.byref(CapHeader(LINUX_CAPABILITY_VERSION_3, 0)), have), "capget")
+        mask &= have[0].permitted | (have[1].permitted << 32)
+        data = (CapData * 2)(CapData(mask & 0xFFFFFFFF, mask & 0xFFFFFFFF, 0),
+                             CapData(mask >> 32, mask >> 32, 0))
+        check(libc.capset(ctypes.byref(CapHeader(LINUX_CAPABILITY_VERSION_3, 0)), data), "capset")
+        check(libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "clear ambient capabilities")
+    check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(program[1]), 0, 0), "seccomp")
+
+
 class KSigaction(ctypes.Structure):
     _fields_ = [("handler", ctypes.c_void_p), ("flags", ctypes.c_ulong),
                 ("restorer", ctypes.c_void_p), ("mask", ctypes.c_ulong)]
@@ -133,6 +192,7 @@ class Zygote:
         self.tmp_root = None
         self.can_trap = os.uname().machine == "x86_64"
         self.report_ptr = None  # the word the SIGSYS reporter reads its report address from
+        self.report_scratch = 0  # where the reporter writes when the zygote itself traps
         self.null_fd = None
         # The children's report pages: one shared region, a page per live child. Each child
         # unmaps every page but its own (no child can write another's report).
@@ -151,10 +211,10 @@ class Zygote:
         preload(cfg.get("preload", "user_code"))
         self.env = cfg.get("env", {})
         for kind, b64 in cfg["filters"].items():
-            raw = base64.b64decode(b64)
-            buf = ctypes.create_string_buffer(raw, len(raw))
-            prog = SockFprog(len(raw) // 8, ctypes.addressof(buf))
-            self.filters[kind] = (buf, prog)
+            self.filters[kind] = bpf_program(b64)
+        self.own_filter = bpf_program(cfg["zygote_filter"])
+        self.waiter_filter = bpf_program(cfg["waiter_filter"])
+        self.keep_capabilities = [int(c) for c in cfg.get("keep_capabilities", [])]
         want = cfg.get("namespaces", {})
         for name, flag in (("net", CLONE_NEWNET), ("ipc", CLONE_NEWIPC), ("uts", CLONE_NEWUTS),
                            ("mount", CLONE_NEWNS), ("pid", CLONE_NEWPID)):
@@ -165,16 +225,28 @@ class Zygote:
                     self.warnings.append("%s namespace: %s" % (name, os.strerror(ctypes.get_errno())))
             else:
                 self.layers[name] = False
+        if self.layers.get("uts"):
+            # The new uts namespace starts with the host's names: replace them.
+            check(libc.sethostname(SANDBOX_HOSTNAME, len(SANDBOX_HOSTNAME)), "sethostname")
+            check(libc.setdomainname(b"(none)", 6), "setdomainname")
+        # A child unshares a cgroup namespace once in its slot: its /proc/self/cgroup then
+        # reads "/", not the supervisor's cgroup path (which names the supervisor's pid).
+        self.layers["cgroupns"] = bool(self.layers.get("mount")) and os.path.exists("/proc/self/ns/cgroup")
         if self.layers.get("pid"):
             self.become_pid1()
         if self.layers.get("mount"):
             try:
-                self.build_root(cfg.get("sandbox_dir", HERE))
+                self.build_root()
             except OSError as e:
                 self.warnings.append("read-only root: %s" % e)
                 self.layers["rootfs"] = False
             else:
                 self.layers["rootfs"] = True
+        # Without a root of their own the children see the host anyway: only then is the
+        # host path of the scripts needed (to import them).
+        base = SANDBOX_ROOT_DIR if self.layers.get("rootfs") else os.readlink("/proc/self/fd/%d" % SANDBOX_DIR_FD)
+        os.close(SANDBOX_DIR_FD)
+        self.import_scripts(base)
         if self.layers.get("net"):
             self.layers["net"] = self.no_interfaces_up()
         self.layers["seccomp_report"] = self.can_trap
@@ -189,20 +261,29 @@ class Zygote:
         # tables of everything resident here, and agents count it in their RSS.
         if hasattr(libc, "malloc_trim"):
             libc.malloc_trim(0)
+        # Last: from here on the zygote holds only what a child's setup needs, and every
+        # child inherits its filter beneath the child's own.
+        confine(self.keep_capabilities, self.own_filter)
+        self.layers["zygote_confined"] = True
         self.send({"type": "ready", "pid": os.getpid(), "layers": self.layers, "warnings": self.warnings})
+
+    def import_scripts(self, base):
+        """The sandbox scripts the children run, imported from `base` (/sandbox inside the
+        root) and found there by entry scripts' own imports too."""
+        global wire, runner
+        sys.path.insert(0, base)
+        self.script_dir = base
+        import wire as wire_module
+        import runner as runner_module
+        wire, runner = wire_module, runner_module
 
     def inheritable_setup(self):
         """Per-process state every child inherits through fork, set up once here instead
         of in each child (each step it saves is a few dozen copy-on-write faults per child):
-        the scrubbed environment, an empty capability bounding set (the zygote never execs,
-        so this costs it nothing; it keeps its effective capabilities for the children's
-        mounts and uid change), a /dev/null descriptor and the SIGSYS reporter."""
+        the scrubbed environment, a /dev/null descriptor and the SIGSYS reporter. (The
+        capabilities, no_new_privs and the zygote's filter follow in `confine`.)"""
         os.environ.clear()
         os.environ.update(self.env)
-        if os.getuid() == 0:
-            for cap in range(64):
-                if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
-                    break
         self.null_fd = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
         if self.can_trap:
             # A private word holding the report address (set before each fork: copy-on-write
@@ -211,7 +292,8 @@ class Zygote:
             if page in (None, ctypes.c_void_p(-1).value):
                 raise OSError(ctypes.get_errno(), "mmap reporter pages")
             self.report_ptr = ctypes.c_uint64.from_address(page)
-            self.report_ptr.value = page + 8  # scratch until the first spawn
+            self.report_scratch = page + 8
+            self.report_ptr.value = self.report_scratch  # the zygote's own (a violation of its filter)
             code = sigsys_handler_code(page)
             ctypes.memmove(page + 4096, code, len(code))
             check(libc.mprotect(page + 4096, 4096, PROT_READ | PROT_EXEC), "mprotect")
@@ -225,6 +307,13 @@ class Zygote:
         if pid:
             self.ctrl.close()
             signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGKILL))
+            # This process only waits: no capability, and a filter of a dozen syscalls. It
+            # must never return into the server's start-up, even if confining fails.
+            try:
+                confine([], self.waiter_filter)
+            except BaseException:
+                os.kill(pid, signal.SIGKILL)
+                os._exit(1)
             while True:
                 try:
                     _, status = os.waitpid(pid, 0)
@@ -241,13 +330,14 @@ class Zygote:
         except OSError:
             return True
 
-    def build_root(self, sandbox_dir):
+    def build_root(self):
         """A tmpfs root with read-only binds of /usr (+ merged-usr links), a few /dev
-        nodes, the sandbox scripts and a fresh /proc; then pivot_root and make / read-only."""
+        nodes, a copy of the sandbox scripts and a fresh /proc; then pivot_root and make /
+        read-only."""
         mount(None, "/", None, MS_REC | MS_PRIVATE)
         root = "/tmp/.ecology-sandbox-root"
         os.makedirs(root, exist_ok=True)
-        mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+        mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=8m,mode=0755")
         for d in ("usr", "dev", "proc", "tmp", "sandbox", "etc", ".oldroot"):
             os.mkdir(os.path.join(root, d))
         os.chmod(os.path.join(root, "tmp"), 0o1777)
@@ -270,9 +360,12 @@ class Zygote:
             open(target, "w").close()
             mount("/dev/" + node, target, None, MS_BIND)
             mount(None, target, None, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NOEXEC)
-        bind_ro(sandbox_dir, root + "/sandbox")
+        # The scripts are copied, not bound: a bind mount's root is the host path of the
+        # directory, and every child reads it in /proc/self/mountinfo.
+        copy_tree(SANDBOX_DIR_FD, root + "/sandbox")
         if self.layers.get("pid"):
             mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2")
+            mask_host_proc(root + "/proc", root + "/dev/null")
         os.chdir(root)
         check(libc.syscall(SYS_pivot_root, b".", b".oldroot"), "pivot_root")
         os.chdir("/")
@@ -327,6 +420,10 @@ class Zygote:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+                except OSError:
+                    # e.g. EPERM without CAP_KILL: keep serving (an `error` record would tell the
+                    # supervisor the child had ended; its wall deadline and cgroup kill remain).
+                    pass
         else:
             for fd in fds:
                 os.close(fd)
@@ -336,25 +433,33 @@ class Zygote:
         for pid in list(self.children):
             try:
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            except OSError:
+                pass  # they die with pid 1 anyway
         os._exit(0)
 
     def spawn(self, msg, fds):
-        """fds: the child's socket, then its cgroup slot's `cgroup.procs` files (`cgroup_fds` of them)."""
+        """fds: the child's cgroup slot's `cgroup.procs` files (`cgroup_fds` of them)."""
         cid = msg.get("id")
-        if type(cid) is not int or not fds or msg.get("kind") not in self.filters:
-            self.send({"type": "error", "id": cid, "message": "spawn needs an integer id, a socket and a known kind"})
+        if type(cid) is not int or msg.get("kind") not in self.filters:
+            self.send({"type": "error", "id": cid, "message": "spawn needs an integer id and a known kind"})
             return
-        if msg.get("cgroup_fds", 0) != len(fds) - 1:
+        if msg.get("cgroup_fds", 0) != len(fds):
             # A short SCM_RIGHTS list would start the child outside its cgroup: refuse.
             self.send({"type": "error", "id": cid, "message": "spawn carried %d cgroup.procs fds, expected %r"
-                       % (len(fds) - 1, msg.get("cgroup_fds", 0))})
+                       % (len(fds), msg.get("cgroup_fds", 0))})
             return
-        sock_fd, procs = fds[0], fds[1:]
         if not self.free_reports:
             self.send({"type": "error", "id": cid, "message": "too many live children (%d)" % REPORT_PAGES})
             return
+        # The child's socket is made here, in the children's network namespace: a socket
+        # answers socket ioctls (SIOCGIFCONF, SIOCGIFHWADDR, ...) about the namespace it was
+        # made in, so one made by the supervisor would describe the host's interfaces.
+        try:
+            pair = _socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        except OSError as e:
+            self.send({"type": "error", "id": cid, "message": "socketpair failed: %s" % e})
+            return
+        supervisor_fd, sock_fd = pair[0].detach(), pair[1].detach()
         page = self.free_reports.pop()
         if self.report_ptr is not None:
             self.report_ptr.value = self.reports_addr + page * PAGE  # the child's reporter writes here
@@ -362,18 +467,28 @@ class Zygote:
             pid = os.fork()
         except OSError as e:
             self.free_reports.append(page)
+            os.close(supervisor_fd)
+            os.close(sock_fd)
             self.send({"type": "error", "id": cid, "message": "fork failed: %s" % e})
             return
         if pid == 0:
-            child_main(self, msg, sock_fd, procs, page)
+            child_main(self, msg, sock_fd, fds, page)
+        if self.report_ptr is not None:
+            self.report_ptr.value = self.report_scratch
+        os.close(sock_fd)
         self.children[pid] = (cid, page)
         self.by_id[cid] = pid
         # Records of integers are formatted directly: json.dumps would touch (copy) far more pages.
         data = b'{"type":"spawned","id":%d,"pid":%d}' % (cid, pid)
+        rights = (socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", supervisor_fd))
         try:  # SCM_CREDENTIALS carries the pid; the kernel translates it into the supervisor's namespace
-            self.ctrl.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, struct.pack("iII", pid, 0, 0))])
+            self.ctrl.sendmsg([data], [rights, (socket.SOL_SOCKET, socket.SCM_CREDENTIALS, struct.pack("iII", pid, 0, 0))])
         except OSError:
-            self.ctrl.send(data)
+            try:
+                self.ctrl.sendmsg([data], [rights])
+            except OSError:
+                pass  # the supervisor is gone; the child sees EOF on its socket
+        os.close(supervisor_fd)
 
     def reap(self):
         while True:
@@ -408,6 +523,52 @@ class Zygote:
                 self.shutdown()  # the supervisor is gone: nobody is left to report to
 
 
+# Files and directories of /proc that describe the host rather than the child and that any
+# uid may read: the kernel command line, disks and partitions, modules, devices and
+# interrupts, uids holding keys, timer lists, sysctls (the host's boot id, core_pattern,
+# ...), bus, irq, driver and filesystem details. Masked like a container runtime does:
+# /dev/null over a file, an empty read-only tmpfs over a directory. Files only root may
+# read (kcore, kmsg, slabinfo, ...) are unreadable to children anyway, and each mask is a
+# mount every child's mount namespace copies, so they are left alone. cpuinfo, meminfo,
+# loadavg, uptime, stat and version stay (accepted: docs/SANDBOX.md).
+MASKED_PROC_FILES = ("cmdline", "partitions", "diskstats", "swaps", "modules", "devices", "interrupts",
+                     "key-users", "timer_list", "sched_debug", "config.gz", "mdstat")
+MASKED_PROC_DIRS = ("sys", "fs", "bus", "irq", "driver", "acpi", "scsi", "tty")
+
+
+def mask_host_proc(proc, null):
+    for name in MASKED_PROC_FILES:
+        target = os.path.join(proc, name)
+        if os.path.isfile(target):
+            mount(null, target, None, MS_BIND)
+            mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    for name in MASKED_PROC_DIRS:
+        target = os.path.join(proc, name)
+        if os.path.isdir(target) and not os.path.islink(target):
+            mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,nr_inodes=1,mode=0555")
+
+
+def copy_tree(src_fd, dst):
+    """Copies the sandbox scripts (without bytecode caches or hidden files) from the
+    directory open as `src_fd` into the root, by descriptor: no host path is ever formed."""
+    for entry in os.scandir(src_fd):
+        if entry.name.startswith(".") or entry.name == "__pycache__":
+            continue
+        target = os.path.join(dst, entry.name)
+        if entry.is_dir(follow_symlinks=False):
+            os.mkdir(target, 0o755)
+            sub = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=src_fd)
+            try:
+                copy_tree(sub, target)
+            finally:
+                os.close(sub)
+        elif entry.is_file(follow_symlinks=False):
+            fd = os.open(entry.name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=src_fd)
+            with open(fd, "rb") as f, open(target, "wb") as out:
+                out.write(f.read())
+            os.chmod(target, 0o644)
+
+
 def child_main(z, msg, sock_fd, procs, page):
     """In the forked child: finish the sandbox, then run. Never returns."""
     try:
@@ -422,9 +583,8 @@ def child_main(z, msg, sock_fd, procs, page):
     try:
         entry = msg.get("entry")
         if entry:
-            base = "/sandbox" if z.layers.get("rootfs") else HERE
+            base = z.script_dir  # on sys.path: entry scripts import their siblings (e.g. an `agent` package)
             sys.argv = [entry]
-            sys.path.insert(0, base)  # entry scripts import their siblings (e.g. an `agent` package)
             runpy.run_path(os.path.join(base, entry), run_name="__main__")
         else:
             runner.main(msg.get("kind"))
@@ -452,17 +612,18 @@ def setup_child(z, msg, sock_fd, procs, page):
     if page < REPORT_PAGES - 1:
         check(libc.munmap(z.reports_addr + (page + 1) * PAGE, (REPORT_PAGES - 1 - page) * PAGE), "munmap reports")
     kind = msg["kind"]
-    # Namespaces: a private mount namespace with a fresh size-capped /tmp.
-    if z.layers.get("mount"):
-        check(libc.unshare(CLONE_NEWNS), "unshare(mount)")
-        tmp_bytes = int(msg.get("tmp_bytes", 0))
-        if tmp_bytes > 0:
-            mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                  "size=%d,mode=1777,nr_inodes=4096" % tmp_bytes)
     # cgroup: the supervisor passed this slot's cgroup.procs fds with the spawn; "0" means
     # "me". They are closed with everything else below.
     for fd in procs:
         os.write(fd, b"0")
+    # Namespaces: a private mount namespace with a fresh size-capped /tmp, and a cgroup
+    # namespace rooted at the slot just joined (so /proc/self/cgroup reads "/").
+    if z.layers.get("mount"):
+        check(libc.unshare(CLONE_NEWNS | (CLONE_NEWCGROUP if z.layers.get("cgroupns") else 0)), "unshare(mount)")
+        tmp_bytes = int(msg.get("tmp_bytes", 0))
+        if tmp_bytes > 0:
+            mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  "size=%d,mode=1777,nr_inodes=4096" % tmp_bytes)
     os.setsid()
     libc.prctl(PR_SET_PDEATHSIG, _signal.SIGKILL, 0, 0, 0)
     # Descriptors: /dev/null on 0-2, the socket on 3, nothing else.
@@ -495,8 +656,10 @@ def setup_child(z, msg, sock_fd, procs, page):
 
 
 if __name__ == "__main__":
-    if libc.syscall(SYS_close_range, 4, 0xFFFFFFFF, 0) != 0:
-        os.closerange(4, 65536)
+    # Everything but the control socket (3) and the sandbox directory (5); fd 4 (this
+    # script) is closed by the bootstrap.
+    if libc.syscall(SYS_close_range, SANDBOX_DIR_FD + 1, 0xFFFFFFFF, 0) != 0:
+        os.closerange(SANDBOX_DIR_FD + 1, 65536)
     z = Zygote()
     z.init()
     z.serve()

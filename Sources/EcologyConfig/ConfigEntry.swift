@@ -1,3 +1,4 @@
+import EcologyCore
 import Yams
 
 /// One key of the configuration file and everything Ecology does with it: read it
@@ -161,23 +162,28 @@ extension ConfigEntry {
 
 /// The bounds of a configured number.
 enum NumberBound {
-    case positive
-    case nonNegative
+    /// Seconds, > 0 and at most `maxDurationSeconds`.
+    case duration
+    /// Seconds, ≥ 0 and at most `maxDurationSeconds`.
+    case durationOrZero
     case range(ClosedRange<Double>)
+
+    /// 100 years (`CheckedNumber.maxDurationSeconds`): every duration the runtime turns into µs, ns or `Int` stays inside Int64.
+    static let maxDurationSeconds = CheckedNumber.maxDurationSeconds
 
     func contains(_ value: Double) -> Bool {
         guard value.isFinite else { return false }
         switch self {
-        case .positive: return value > 0
-        case .nonNegative: return value >= 0
+        case .duration: return value > 0 && value <= Double(Self.maxDurationSeconds)
+        case .durationOrZero: return value >= 0 && value <= Double(Self.maxDurationSeconds)
         case .range(let range): return range.contains(value)
         }
     }
 
     var requirement: String {
         switch self {
-        case .positive: return "a number > 0"
-        case .nonNegative: return "a number ≥ 0"
+        case .duration: return "a number of seconds > 0 and ≤ \(Self.maxDurationSeconds)"
+        case .durationOrZero: return "a number of seconds ≥ 0 and ≤ \(Self.maxDurationSeconds)"
         case .range(let range): return "a number from \(range.lowerBound) to \(range.upperBound)"
         }
     }

@@ -6,44 +6,54 @@ import Yams
 enum WorldConfigSchema {
     static let maxInt64 = Int64.max
     static let mebibyte: Int64 = 1_048_576
+    /// The largest quantity (scrip, bytes, micro-dollars, an amount): 2^53, exact as a JSON
+    /// double too, and far enough from Int64.max that sums of a few of them cannot overflow.
+    static let maxQuantity: Int64 = 1 << 53
+    /// The largest token-bucket value (CPU-ms, tokens, per second too): Int64.max scaled units.
+    static let maxBucketUnits: Int64 = TokenBucket.maxUnits
+    /// The longest duration, in seconds: 100 years. In nanoseconds it still fits Int64, so
+    /// no timer, deadline or `Int(seconds)` conversion built from a duration can overflow.
+    static let maxDurationSeconds: Int64 = NumberBound.maxDurationSeconds
+    /// The largest size of one content, code or output: the largest frame (they travel in one).
+    static let maxFrameSize = 64 * 1_048_576
 
     static let entries: [ConfigEntry<WorldConfig>] = [
         .section("resources", \.resources, [
             .section("compute", \.compute, bucket),
             .section("llm_rate", \.llmRate, bucket),
             .section("system_llm_rate", \.systemLLMRate, bucket),
-            .integer("disk_quota_bytes", \.diskQuotaBytes, 0...maxInt64),
-            .integer("llm_budget_microdollars", \.llmBudgetMicrodollars, 0...maxInt64),
-            .integer("memory_limit_bytes", \.memoryLimitBytes, 16 * mebibyte...maxInt64),
+            .integer("disk_quota_bytes", \.diskQuotaBytes, 0...maxQuantity),
+            .integer("llm_budget_microdollars", \.llmBudgetMicrodollars, 0...maxQuantity),
+            .integer("memory_limit_bytes", \.memoryLimitBytes, 16 * mebibyte...maxQuantity),
         ]),
         .section("costs", \.costs, [
-            .integer("read_ms", \.readMs, 0...maxInt64),
-            .integer("write_ms", \.writeMs, 0...maxInt64),
-            .integer("invoke_genesis_ms", \.invokeGenesisMs, 0...maxInt64),
-            .integer("llm_call_ms", \.llmCallMs, 0...maxInt64),
+            .integer("read_ms", \.readMs, 0...maxBucketUnits),
+            .integer("write_ms", \.writeMs, 0...maxBucketUnits),
+            .integer("invoke_genesis_ms", \.invokeGenesisMs, 0...maxBucketUnits),
+            .integer("llm_call_ms", \.llmCallMs, 0...maxBucketUnits),
         ]),
         .section("limits", \.limits, [
             .integer("max_frame_bytes", \.maxFrameBytes, 4_096...64 * 1_048_576),
-            .integer("max_content_bytes", \.maxContentBytes, 1...Int.max),
-            .integer("max_code_bytes", \.maxCodeBytes, 1...Int.max),
+            .integer("max_content_bytes", \.maxContentBytes, 1...maxFrameSize),
+            .integer("max_code_bytes", \.maxCodeBytes, 1...maxFrameSize),
             .integer("max_invoke_depth", \.maxInvokeDepth, 1...64),
-            .number("invoke_timeout_seconds", \.invokeTimeoutSeconds, .positive),
-            .number("contract_timeout_seconds", \.contractTimeoutSeconds, .positive),
-            .integer("max_output_bytes", \.maxOutputBytes, 1...Int.max),
-            .integer("execution_cpu_seconds", \.executionCPUSeconds, 1...Int.max),
+            .number("invoke_timeout_seconds", \.invokeTimeoutSeconds, .duration),
+            .number("contract_timeout_seconds", \.contractTimeoutSeconds, .duration),
+            .integer("max_output_bytes", \.maxOutputBytes, 1...maxFrameSize),
+            .integer("execution_cpu_seconds", \.executionCPUSeconds, 1...Int(maxDurationSeconds)),
             .integer("execution_pids", \.executionPids, 1...4_096),
-            .integer("max_amount", \.maxAmount, 1...maxInt64),
+            .integer("max_amount", \.maxAmount, 1...maxQuantity),
         ]),
         .section("mint", \.mint, [
-            .integer("period_seconds", \.periodSeconds, 1...maxInt64),
+            .integer("period_seconds", \.periodSeconds, 1...maxDurationSeconds),
             .integer("slots", \.slots, 1...Int.max),
             .integer("mint_ratio", \.mintRatio, 1...maxInt64),
-            .integer("minimum_bid", \.minimumBid, 0...maxInt64),
-            .integer("ubi_floor", \.ubiFloor, 0...maxInt64),
+            .integer("minimum_bid", \.minimumBid, 0...maxQuantity),
+            .integer("ubi_floor", \.ubiFloor, 0...maxQuantity),
             .choice("scorer", \.scorer, ["builtin", "llm"]),
         ]),
         .section("world", \.world, [
-            .integer("tombstone_retention_seconds", \.tombstoneRetentionSeconds, 0...maxInt64),
+            .integer("tombstone_retention_seconds", \.tombstoneRetentionSeconds, 0...maxDurationSeconds),
             .integer("permission_cache_entries", \.permissionCacheEntries, 0...Int.max),
         ]),
         .section("sandbox", \.sandbox, [
@@ -52,10 +62,10 @@ enum WorldConfigSchema {
         ]),
         .section("supervisor", \.supervisor, [
             .integer("restart_intensity", \.restartIntensity, 0...Int.max),
-            .number("restart_period_seconds", \.restartPeriodSeconds, .positive),
-            .number("restart_backoff_seconds", \.restartBackoffSeconds, .nonNegative),
-            .number("shutdown_timeout_seconds", \.shutdownTimeoutSeconds, .positive),
-            .number("metrics_window_seconds", \.metricsWindowSeconds, .positive),
+            .number("restart_period_seconds", \.restartPeriodSeconds, .duration),
+            .number("restart_backoff_seconds", \.restartBackoffSeconds, .durationOrZero),
+            .number("shutdown_timeout_seconds", \.shutdownTimeoutSeconds, .duration),
+            .number("metrics_window_seconds", \.metricsWindowSeconds, .duration),
         ]),
         .section("llm", \.llm, [
             .text("base_url", \.baseURL) {
@@ -69,7 +79,7 @@ enum WorldConfigSchema {
             },
             .integer("max_tokens", \.maxTokens, 1...1_000_000),
             .number("temperature", \.temperature, .range(0...2)),
-            .number("timeout_seconds", \.timeoutSeconds, .positive),
+            .number("timeout_seconds", \.timeoutSeconds, .duration),
             .choice("structured_output", \.structuredOutput, ["tools", "json_schema", "json_object"]),
             prices,
         ]),
@@ -77,9 +87,9 @@ enum WorldConfigSchema {
     ]
 
     static let bucket: [ConfigEntry<BucketConfig>] = [
-        .integer("rate_per_second", \.ratePerSecond, 0...maxInt64),
-        .integer("capacity", \.capacity, 0...maxInt64),
-        .integer("initial", \.initial, 0...maxInt64),
+        .integer("rate_per_second", \.ratePerSecond, 0...maxBucketUnits),
+        .integer("capacity", \.capacity, 0...maxBucketUnits),
+        .integer("initial", \.initial, 0...maxBucketUnits),
     ]
 
     static let price: [ConfigEntry<ModelPrice>] = [
@@ -94,7 +104,7 @@ enum WorldConfigSchema {
             }
             return id.hasPrefix("genesis_") ? "must not start with \"genesis_\" (reserved for genesis artifacts)" : nil
         },
-        .integer("scrip", \.scrip, 0...maxInt64),
+        .integer("scrip", \.scrip, 0...maxQuantity),
         .choice("mind", \.mind, AgentMind.allCases.map(\.rawValue)),
         .text("prompt", \.prompt) { _ in nil },
     ]
@@ -170,6 +180,15 @@ enum WorldConfigSchema {
                                               "duplicates \(path)[\(first)].id, got \(ConfigScalar.quoted(spec.id))")
                 }
                 firstIndex[spec.id] = index
+            }
+            // The world's scrip is one Int64 sum (conservation is checked on it): keep it far from overflowing.
+            var total: Int64 = 0
+            for spec in config.agents {
+                let (sum, overflow) = total.addingReportingOverflow(spec.scrip)
+                guard !overflow, sum <= maxQuantity else {
+                    throw ConfigError.invalid(path, "must be agents whose scrip totals at most \(maxQuantity), got more")
+                }
+                total = sum
             }
         },
         emit: { config, indent in

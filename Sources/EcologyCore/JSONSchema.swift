@@ -14,9 +14,14 @@ public enum JSONSchema {
         if let e = s["enum"]?.arrayValue, !e.contains(value) {
             throw KernelError.invalid("\(path) must be one of \(JSONCodec.string(.array(e)))")
         }
-        if let n = value.doubleValue, value.boolValue == nil {
-            if let min = s["minimum"]?.doubleValue, n < min { throw KernelError.invalid("\(path) must be ≥ \(fmt(min))") }
-            if let max = s["maximum"]?.doubleValue, n > max { throw KernelError.invalid("\(path) must be ≤ \(fmt(max))") }
+        if value.doubleValue != nil {
+            // The bounds come from an agent's interface: any JSON number, 1e300 included.
+            if let min = s["minimum"], let order = compare(value, min), order < 0 {
+                throw KernelError.invalid("\(path) must be ≥ \(fmt(min))")
+            }
+            if let max = s["maximum"], let order = compare(value, max), order > 0 {
+                throw KernelError.invalid("\(path) must be ≤ \(fmt(max))")
+            }
         }
         if case .string(let str) = value {
             if let min = s["minLength"]?.intValue, str.count < min { throw KernelError.invalid("\(path) must have at least \(min) characters") }
@@ -95,5 +100,17 @@ public enum JSONSchema {
         }
     }
 
-    private static func fmt(_ d: Double) -> String { d.rounded() == d ? String(Int64(d)) : String(d) }
+    /// -1, 0 or 1 for two JSON numbers (nil if either is not one). Two integers compare
+    /// exactly (2^53 + 1 > 2^53, which as doubles are equal); otherwise as doubles.
+    static func compare(_ a: JSONValue, _ b: JSONValue) -> Int? {
+        if case .int(let x) = a, case .int(let y) = b { return x < y ? -1 : (x > y ? 1 : 0) }
+        guard let x = a.doubleValue, let y = b.doubleValue else { return nil }
+        return x < y ? -1 : (x > y ? 1 : 0)
+    }
+
+    /// A bound as the schema wrote it: an integer exactly, any other number as a double.
+    private static func fmt(_ bound: JSONValue) -> String {
+        if let i = bound.intValue { return String(i) }
+        return bound.doubleValue.map { String($0) } ?? JSONCodec.string(bound)
+    }
 }

@@ -46,13 +46,17 @@ public enum JSONValue: Sendable, Hashable, Codable {
     public var arrayValue: [JSONValue]? { if case .array(let a) = self { return a } else { return nil } }
     public var objectValue: [String: JSONValue]? { if case .object(let o) = self { return o } else { return nil } }
 
-    /// An exact integer: `.int`, or a `.number` with no fractional part within Int64 range.
+    /// An exact integer: `.int` (an integer literal within Int64, kept exact by the parser),
+    /// or a `.number` with an integral value within ±(2^53 − 1), where doubles are exact
+    /// (`1e3` is 1000). Anything else — a fraction, 1e300, 9.3e18, an integer literal
+    /// beyond Int64 such as -9223372036854775809 — is nil, which every caller answers
+    /// with INVALID_ARGS (never a trapping conversion; see `CheckedNumber`).
     public var intValue: Int64? {
         switch self {
         case .int(let i): return i
         case .number(let d):
-            guard d.isFinite, d.rounded() == d, abs(d) < 9.0e18 else { return nil }
-            return Int64(d)
+            guard abs(d) <= CheckedNumber.maxSafeInteger else { return nil }
+            return CheckedNumber.exact(d)
         default: return nil
         }
     }
@@ -73,7 +77,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
         case .null: return "null"
         case .bool: return "boolean"
         case .int: return "integer"
-        case .number(let d): return d.rounded() == d ? "integer" : "number"
+        case .number: return intValue != nil ? "integer" : "number"
         case .string: return "string"
         case .array: return "array"
         case .object: return "object"
@@ -133,7 +137,7 @@ public enum JSONCodec {
         case .int(let i): writeInt(i, into: &out)
         case .number(let d):
             if !d.isFinite { out.append(contentsOf: "null".utf8) }
-            else if d.rounded() == d && abs(d) < 1e15 { writeInt(Int64(d), into: &out) }
+            else if abs(d) < 1e15, let i = CheckedNumber.exact(d) { writeInt(i, into: &out) }
             else { out.append(contentsOf: "\(d)".utf8) }
         case .string(let s): writeString(s, into: &out)
         case .array(let a):

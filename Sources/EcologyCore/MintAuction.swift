@@ -52,9 +52,10 @@ public enum MintAuction {
     /// The start of the first resolution strictly after `now`, on a grid of `period`
     /// seconds from `epoch` (all in microseconds).
     public static func nextResolution(afterMicros now: Int64, epochMicros: Int64, periodSeconds: Int64) -> Int64 {
-        let period = max(1, periodSeconds) * 1_000_000
-        if now < epochMicros { return epochMicros + period }
-        let k = (now - epochMicros) / period + 1
-        return epochMicros + k * period
+        // The config bounds the period (≤ 100 years); saturating keeps an unvalidated one from trapping.
+        let period = max(1, periodSeconds).saturatingMultiply(1_000_000)
+        if now < epochMicros { return epochMicros.saturatingAdd(period) }
+        let k = now.saturatingSubtract(epochMicros) / period + 1
+        return epochMicros.saturatingAdd(k.saturatingMultiply(period))
     }
 }

@@ -4,9 +4,16 @@
 /// negative (debt). To keep refill exact with integer arithmetic, the balance is
 /// held in *scaled units*: one unit = `scale` scaled units, and one microsecond of
 /// refill adds exactly `ratePerSecond` scaled units. No rounding ever happens.
+///
+/// Rates, capacities and amounts reach here from the config and from agents
+/// (`transfer_quota`), so no operation may trap: the scaled balance saturates at the
+/// Int64 bounds (a bucket holds at most `maxUnits` units), and callers that must
+/// conserve an amount (transfers) check `canCredit` first and refuse what does not fit.
 public struct TokenBucket: Sendable, Equatable, Codable {
     /// Scaled units per unit: rate (units/s) × elapsed (µs) = scaled units.
     public static let scale: Int64 = 1_000_000
+    /// The most whole units a bucket can hold: Int64.max scaled units (9,223,372,036,854).
+    public static let maxUnits: Int64 = Int64.max / scale
 
     public var ratePerSecond: Int64
     public var capacity: Int64
@@ -16,8 +23,7 @@ public struct TokenBucket: Sendable, Equatable, Codable {
     public init(ratePerSecond: Int64, capacity: Int64, balance: Int64, nowMicros: Int64) {
         self.ratePerSecond = max(0, ratePerSecond)
         self.capacity = max(0, capacity)
-        self.scaledBalance = balance.multipliedReportingOverflow(by: Self.scale).overflow
-            ? (balance < 0 ? Int64.min / 2 : Int64.max / 2) : balance * Self.scale
+        self.scaledBalance = balance.saturatingMultiply(Self.scale)
         self.updatedAtMicros = nowMicros
     }
 
@@ -32,8 +38,9 @@ public struct TokenBucket: Sendable, Equatable, Codable {
     public func balance(atMicros now: Int64) -> Int64 {
         var copy = self
         copy.refill(toMicros: now)
-        return copy.scaledBalance >= 0 ? copy.scaledBalance / Self.scale
-            : -((-copy.scaledBalance + Self.scale - 1) / Self.scale)
+        // Floor division without negating (−Int64.min would trap).
+        let q = copy.scaledBalance / Self.scale
+        return copy.scaledBalance % Self.scale < 0 ? q - 1 : q
     }
 
     /// Exact balance in scaled units after refill.
@@ -46,11 +53,11 @@ public struct TokenBucket: Sendable, Equatable, Codable {
     /// Applies continuous refill up to `now`. Time never runs backwards here.
     public mutating func refill(toMicros now: Int64) {
         guard now > updatedAtMicros else { return }
-        let elapsed = now - updatedAtMicros
-        let cap = capacity * Self.scale
+        let elapsed = now.saturatingSubtract(updatedAtMicros)
+        let cap = capacity.saturatingMultiply(Self.scale)
         if scaledBalance < cap {
             let (gain, overflow) = elapsed.multipliedReportingOverflow(by: ratePerSecond)
-            scaledBalance = overflow ? cap : min(cap, scaledBalance + gain)
+            scaledBalance = overflow ? cap : min(cap, scaledBalance.saturatingAdd(gain))
         }
         updatedAtMicros = now
     }
@@ -59,20 +66,27 @@ public struct TokenBucket: Sendable, Equatable, Codable {
     @discardableResult
     public mutating func consume(units: Int64, atMicros now: Int64) -> Int64 {
         refill(toMicros: now)
-        scaledBalance -= units * Self.scale
+        scaledBalance = scaledBalance.saturatingSubtract(units.saturatingMultiply(Self.scale))
         return scaledBalance
     }
 
     /// Consumes an amount given in scaled units (e.g. CPU microseconds into a CPU-ms bucket).
     public mutating func consume(scaledUnits: Int64, atMicros now: Int64) {
         refill(toMicros: now)
-        scaledBalance -= scaledUnits
+        scaledBalance = scaledBalance.saturatingSubtract(scaledUnits)
     }
 
     /// Adds units (a transfer in). The capacity caps refill only, not transfers.
     public mutating func credit(units: Int64, atMicros now: Int64) {
         refill(toMicros: now)
-        scaledBalance += units * Self.scale
+        scaledBalance = scaledBalance.saturatingAdd(units.saturatingMultiply(Self.scale))
+    }
+
+    /// True when `units` can be credited at `now` exactly (without saturating): what a
+    /// transfer checks so that the units it takes from one bucket all arrive in the other.
+    public func canCredit(units: Int64, atMicros now: Int64) -> Bool {
+        let (scaled, o1) = units.multipliedReportingOverflow(by: Self.scale)
+        return !o1 && !scaledBalance(atMicros: now).addingReportingOverflow(scaled).overflow
     }
 
     /// True when the balance is below zero: the owner is frozen for this resource.
@@ -83,6 +97,6 @@ public struct TokenBucket: Sendable, Equatable, Codable {
         let b = scaledBalance(atMicros: now)
         if b >= 0 { return 0 }
         guard ratePerSecond > 0 else { return nil }
-        return Double(-b) / Double(ratePerSecond) / 1_000_000
+        return -Double(b) / Double(ratePerSecond) / 1_000_000
     }
 }

@@ -127,7 +127,10 @@ extension Kernel {
         // The contract declares how long its answers may be cached: content {"cache_ttl_seconds": N}.
         let ttl = (try? JSONCodec.decode(contract.content))?["cache_ttl_seconds"]?.doubleValue ?? 0
         if ttl > 0 {
-            permissionCache.put(key, .init(allowed: allowed, reason: reason, expiresAt: now + Int64(ttl * 1_000_000)))
+            // The contract's author chooses the TTL (any JSON number, 1e300 included): an
+            // absurd one means "until the contract or the artifact changes", never a trap.
+            let expiresAt = now.saturatingAdd(CheckedNumber.micros(fromSeconds: ttl))
+            permissionCache.put(key, .init(allowed: allowed, reason: reason, expiresAt: expiresAt))
         }
         return (allowed, reason)
     }

@@ -73,17 +73,32 @@ public struct Artifact: Sendable, Equatable {
     }
 
     func insert(_ db: Database) throws {
+        try requireStorableText()
         try db.cachedStatement(sql: """
             INSERT INTO artifacts (\(Self.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
             """).execute(arguments: argumentsInOrder)
     }
 
     func update(_ db: Database) throws {
+        try requireStorableText()
         try db.cachedStatement(sql: """
             UPDATE artifacts SET kind=?, content=?, code=?, interface=?, access_contract_id=?, has_standing=?,
             can_execute=?, created_by=?, owner_id=?, created_at=?, updated_at=?, deleted_at=?, size_bytes=?,
             version=?, price=?, metadata=? WHERE id=?
             """).execute(arguments: StatementArguments(Array(fieldValues.dropFirst()) + [id]))
+    }
+
+    /// Every artifact row passes here on its way into SQLite, whichever action wrote it
+    /// (write, edit, genesis_store.create, the CLI, bootstrap): the raw text columns must
+    /// come back whole (`StoredText`). Interface and metadata are JSON text, NUL escaped.
+    private func requireStorableText() throws {
+        try StoredText.require(id, field: "artifact_id")
+        try StoredText.require(kind, field: "kind")
+        try StoredText.require(content, field: "content of \(id)")
+        if let code { try StoredText.require(code, field: "code of \(id)") }
+        try StoredText.require(accessContractID, field: "contract")
+        try StoredText.require(createdBy, field: "created_by")
+        try StoredText.require(ownerID, field: "owner_id")
     }
 
     private var argumentsInOrder: StatementArguments { StatementArguments(fieldValues) }

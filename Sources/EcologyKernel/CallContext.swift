@@ -33,6 +33,9 @@ public struct Args: Sendable {
     public func string(_ name: String) throws -> String {
         guard let v = values[name], !v.isNull else { throw KernelError.invalid("missing argument '\(name)'") }
         guard let s = v.stringValue else { throw KernelError.invalid("argument '\(name)' must be a string, got \(v.typeName)") }
+        // Named string arguments are matched or stored as raw SQLite text (IDs, kinds,
+        // topics, filters, edit text): one that the store would cut at a NUL is refused.
+        try StoredText.require(s, field: "argument '\(name)'")
         return s
     }
 
@@ -42,10 +45,12 @@ public struct Args: Sendable {
 
     public func optionalID(_ name: String) throws -> String? { has(name) ? try id(name) : nil }
 
+    /// An exact integer within Int64 (`JSONValue.intValue`): 1.5, 1e300 and 9.3e18 are INVALID_ARGS.
     public func int(_ name: String) throws -> Int64 {
         guard let v = values[name], !v.isNull else { throw KernelError.invalid("missing argument '\(name)'") }
         guard v.boolValue == nil, let i = v.intValue else {
-            throw KernelError.invalid("argument '\(name)' must be an integer, got \(v.typeName)")
+            let shown = v.doubleValue.map { " \($0)" } ?? ""
+            throw KernelError.invalid("argument '\(name)' must be an exact integer (a literal within 64 bits, or an integral number within ±(2^53−1)), got \(v.typeName)\(shown)")
         }
         return i
     }

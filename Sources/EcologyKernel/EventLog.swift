@@ -8,6 +8,9 @@ public struct EventLog: Sendable {
 
     @discardableResult
     func append(_ db: Database, _ type: String, principal: String?, _ data: JSONValue) throws -> Int64 {
+        // `type` and `principal` are raw text (the CLI's `agent publish` names both); data is JSON.
+        try StoredText.require(type, field: "event type")
+        if let principal { try StoredText.require(principal, field: "event principal") }
         let s = try db.fastStatement("INSERT INTO events (time, type, principal, data) VALUES (?, ?, ?, ?)")
         s.bind(1, clock.nowMicros()); s.bind(2, type); s.bind(3, principal); s.bind(4, JSONCodec.string(data))
         try s.run()

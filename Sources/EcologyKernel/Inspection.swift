@@ -92,6 +92,9 @@ extension Kernel {
 /// Supervision records: agent state and per-agent traces.
 extension Kernel {
     public func recordTrace(agent: String, kind: String, _ data: JSONValue) throws {
+        // The kind is raw text (it comes from the agent's frame); the data is JSON, NUL escaped.
+        try StoredText.require(agent, field: "trace agent")
+        try StoredText.require(kind, field: "trace kind")
         try database.writeTransaction { db in
             let s = try db.fastStatement("INSERT INTO traces (agent, time, kind, data) VALUES (?,?,?,?)")
             s.bind(1, agent); s.bind(2, clock.nowMicros()); s.bind(3, kind); s.bind(4, JSONCodec.string(data))

@@ -176,6 +176,16 @@ public final class Kernel: @unchecked Sendable {
             let a = try liveArtifact(db, id)
             try authorize(db, .edit, on: a, requester: context.caller)
             guard a.content.contains(old) else { throw KernelError.invalid("'old' text does not occur in \(id)'s content") }
+            // Size the result before building it: 256 KiB of "a" with old "a" and a 200 KiB
+            // `new` would be a 50 GB string, allocated before the limit below could refuse it.
+            let growth = new.utf8.count - old.utf8.count
+            if growth > 0 {
+                let (extra, o1) = a.content.ranges(of: old).count.multipliedReportingOverflow(by: growth)
+                let (size, o2) = a.content.utf8.count.addingReportingOverflow(extra)
+                if o1 || o2 || size > config.limits.maxContentBytes {
+                    throw KernelError.invalid("content would exceed \(config.limits.maxContentBytes) bytes")
+                }
+            }
             var spec = ArtifactSpec(from: a)
             spec.content = a.content.replacingOccurrences(of: old, with: new)
             if spec.content.utf8.count > config.limits.maxContentBytes {
@@ -287,7 +297,7 @@ public final class Kernel: @unchecked Sendable {
     @discardableResult
     public func purgeTombstones() throws -> Int {
         try database.write { db in
-            let cutoff = clock.nowMicros() - config.world.tombstoneRetentionSeconds * 1_000_000
+            let cutoff = clock.nowMicros().saturatingSubtract(config.world.tombstoneRetentionSeconds.saturatingMultiply(1_000_000))
             try db.execute(sql: """
                 DELETE FROM artifacts WHERE deleted_at IS NOT NULL AND deleted_at < ?
                 AND id NOT IN (SELECT id FROM principals) AND id NOT IN (SELECT id FROM debts)

@@ -98,10 +98,15 @@ extension Kernel {
             throw KernelError(.insufficientFunds, "\(from) has \(have) scrip; \(amount) needed",
                               details: ["balance": .int(have), "needed": .int(amount)])
         }
-        let credit = try db.fastStatement("UPDATE principals SET scrip = scrip + ? WHERE id = ?")
+        // SQLite turns an overflowing integer sum into a REAL, which no later read of the
+        // row could decode as Int64: a credit that does not fit is refused instead.
+        let credit = try db.fastStatement("UPDATE principals SET scrip = scrip + ?1 WHERE id = ?2 AND scrip <= 9223372036854775807 - ?1")
         credit.bind(1, amount); credit.bind(2, to)
         try credit.run()
-        if db.changesCount == 0 { throw KernelError(.notFound, "\(to) is not a principal") }
+        if db.changesCount == 0 {
+            guard let recipient = try Principal.load(db, to) else { throw KernelError(.notFound, "\(to) is not a principal") }
+            throw KernelError.invalid("\(to) holds \(recipient.scrip) scrip; \(amount) more would overflow its balance")
+        }
     }
 
     /// Fails with INSUFFICIENT_COMPUTE when the principal is frozen (compute in debt).
@@ -125,7 +130,7 @@ extension Kernel {
         guard var state = try ComputeState.load(db, payer) else { return }
         let now = clock.nowMicros()
         try requireNotFrozen(payer, state.bucket, now: now)
-        if kernelMs > 0 { try charge(db, &state, scaledUnits: kernelMs * TokenBucket.scale, now: now) }
+        if kernelMs > 0 { try charge(db, &state, scaledUnits: kernelMs.saturatingMultiply(TokenBucket.scale), now: now) }
     }
 
     /// Charges compute to a payer (debt allowed) and records a freeze if it starts now.
@@ -133,8 +138,8 @@ extension Kernel {
     func chargeCompute(_ db: Database, payer: String, cpuMicros: Int64, kernelMs: Int64 = 0) throws {
         guard cpuMicros > 0 || kernelMs > 0, var state = try ComputeState.load(db, payer) else { return }
         // One CPU-ms is TokenBucket.scale scaled units, so one CPU-µs is scale/1000.
-        try charge(db, &state, scaledUnits: cpuMicros * (TokenBucket.scale / 1000) + kernelMs * TokenBucket.scale,
-                   now: clock.nowMicros())
+        let scaled = cpuMicros.saturatingMultiply(TokenBucket.scale / 1000).saturatingAdd(kernelMs.saturatingMultiply(TokenBucket.scale))
+        try charge(db, &state, scaledUnits: scaled, now: clock.nowMicros())
     }
 
     private func charge(_ db: Database, _ state: inout ComputeState, scaledUnits: Int64, now: Int64) throws {

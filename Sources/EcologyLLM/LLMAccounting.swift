@@ -88,6 +88,7 @@ public enum LLMAccountingErrors {
 
     static func formatSeconds(_ s: Double) -> String {
         let rounded = (s * 1000).rounded(.up) / 1000
-        return rounded == rounded.rounded() ? String(Int64(rounded)) : String(rounded)
+        if let whole = CheckedNumber.exact(rounded) { return String(whole) }
+        return String(rounded)
     }
 }

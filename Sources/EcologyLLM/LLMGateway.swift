@@ -34,6 +34,10 @@ public final class LLMGateway: @unchecked Sendable {
 
     /// Retry delay assumed when a provider 429 carries no `Retry-After`.
     public static let defaultProviderRetryAfter: Double = 1
+    /// The longest provider `Retry-After` the gateway honours (seconds). A larger value
+    /// (a broken or hostile provider sending 1e300) is clamped to this, so that it can
+    /// neither overflow the backoff arithmetic nor silence the world's LLM for ever.
+    public static let maxProviderRetryAfter: Double = 3_600
 
     /// Throws INTERNAL (a configuration error) when the default model has no price,
     /// a price is negative, or `maxTokens` is not positive.
@@ -79,7 +83,7 @@ public final class LLMGateway: @unchecked Sendable {
         let reservation: LLMReservation
         do {
             reservation = try accounting.reserve(principal: principal, microdollars: reserveMoney,
-                                                 tokens: promptEstimate + maxCompletion)
+                                                 tokens: promptEstimate.saturatingAdd(maxCompletion))
         } catch let e as KernelError {
             return .failure(e)
         } catch {
@@ -103,7 +107,8 @@ public final class LLMGateway: @unchecked Sendable {
             let cost = LLMPriceTable.cost(price, promptTokens: prompt, completionTokens: completion)
             let settlement: LLMSettlement
             do {
-                settlement = try accounting.settle(reservation, microdollars: cost, tokens: prompt + completion,
+                // Usage is the provider's number (up to Int64.max each): the sum saturates, as the cost does.
+                settlement = try accounting.settle(reservation, microdollars: cost, tokens: prompt.saturatingAdd(completion),
                                                    estimated: estimated)
             } catch {
                 return .failure(settleFailure(error, principal: principal))
@@ -140,7 +145,7 @@ public final class LLMGateway: @unchecked Sendable {
             }
             var error = kernelError(for: failure, principal: principal, model: resolved.model)
             if case .rateLimited = failure, let wait = error.retryAfter {
-                startProviderBackoff(until: clock.nowMicros() + Int64(wait * 1_000_000))
+                startProviderBackoff(until: clock.nowMicros().saturatingAdd(CheckedNumber.micros(fromSeconds: wait)))
             }
             var details = error.details?.objectValue ?? [:]
             details["model"] = .string(resolved.model)
@@ -229,7 +234,8 @@ public final class LLMGateway: @unchecked Sendable {
             return KernelError(.executionError, "the LLM provider is unreachable (nothing was charged): \(m)",
                                details: ["provider_error": "not_sent"])
         case .rateLimited(let retryAfter, let body):
-            let wait = retryAfter ?? Self.defaultProviderRetryAfter
+            // The provider's number: NaN/negative never reach here (OpenAIChatWire), a huge one is clamped.
+            let wait = min(retryAfter ?? Self.defaultProviderRetryAfter, Self.maxProviderRetryAfter)
             return KernelError(.rateLimited,
                                "the LLM provider answered 429 (provider rate limit, shared by the whole world); "
                                + "retry after \(LLMAccountingErrors.formatSeconds(wait)) s",

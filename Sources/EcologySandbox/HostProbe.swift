@@ -16,12 +16,32 @@ public struct HostReport: Sendable {
     public var seccompEnforced: Bool
     public var kernel: String
     public var error: String?
+    /// Each zygote process as the kernel reports it (`/proc/PID/status`), read while the
+    /// probe's executor ran.
+    public var zygotes: [ZygoteConfinement] = []
+
+    public struct ZygoteConfinement: Sendable {
+        public var name: String
+        public var pid: Int32
+        public var confinement: ProcessConfinement?
+        /// Filtered, no_new_privs, and holding no capability beyond `Zygote.keptCapabilities`.
+        public var confined: Bool {
+            guard let c = confinement else { return false }
+            let allowed = Zygote.keptCapabilities.reduce(UInt64(0)) { $0 | (1 << UInt64($1.number)) }
+            return c.seccompMode == 2 && c.noNewPrivs && c.effective & ~allowed == 0 && c.permitted & ~allowed == 0
+                && c.bounding == 0 && c.inheritable == 0 && c.ambient == 0
+        }
+    }
 
     public var json: JSONValue {
         .object([
             "python": .string(python), "sandbox_dir": sandboxDir.map(JSONValue.string) ?? .null,
             "kernel": .string(kernel), "executes": .bool(executes), "seccomp_enforced": .bool(seccompEnforced),
             "layers": layers?.json ?? .null, "error": error.map(JSONValue.string) ?? .null,
+            "zygotes": .array(zygotes.map { z in
+                .object(["name": .string(z.name), "pid": .int(Int64(z.pid)), "confined": .bool(z.confined),
+                         "status": z.confinement?.json ?? .null])
+            }),
         ])
     }
 
@@ -37,7 +57,12 @@ public struct HostReport: Sendable {
             lines.append("  cgroup:        \(l.cgroup.rawValue) — \(l.cgroupDetail)")
             lines.append("  seccomp:       \(seccompEnforced ? "enforced" : "NOT ENFORCED")\(l.namespaces["seccomp_report"] == true ? ", violations name the syscall" : ", violations unnamed on this architecture")")
             lines.append("  rlimits:       \(l.rlimits ? "active" : "NOT ACTIVE")")
+            lines.append("  cgroup ns:     \(l.namespaces["cgroupns"] == true ? "active (per child)" : "NOT ACTIVE")")
             lines.append("  uid drop:      \(l.privilegeDrop ? "active (per-slot uid, no capabilities)" : "NOT ACTIVE")")
+            for z in zygotes {
+                lines.append("  \(z.name) pid \(z.pid): \(z.confined ? "confined" : "NOT CONFINED"), "
+                             + (z.confinement?.description ?? "status unreadable"))
+            }
             for w in l.warnings { lines.append("  WARNING:       \(w)") }
         }
         lines.append("  executes:      \(executes ? "yes" : "NO")")
@@ -66,6 +91,9 @@ public enum HostProbe {
             report.executes = (try? ok.result.get()) == .int(42)
             let bad = executor.execute(req("import socket\ndef run():\n    socket.socket()\n    return 1\n"), kernelCalls: none)
             report.seccompEnforced = bad.result.error?.code == .sandboxViolation
+            report.zygotes = executor.zygoteProcesses().map {
+                HostReport.ZygoteConfinement(name: $0.name, pid: $0.pid, confinement: ProcessConfinement.of(pid: $0.pid))
+            }
         } catch {
             report.error = "\(error)"
         }

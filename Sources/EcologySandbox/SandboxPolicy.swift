@@ -19,7 +19,7 @@ public struct SandboxPolicy: Sendable, Equatable, CustomStringConvertible {
         /// Host paths bound read-only into the child's root (the rest of the host is absent).
         public var readOnly: [String] = ["/usr", "/bin -> usr/bin", "/lib -> usr/lib", "/lib64 -> usr/lib64",
                                           "/dev/null", "/dev/zero", "/dev/urandom", "/dev/random",
-                                          "/sandbox (the runner scripts)"]
+                                          "/sandbox (a read-only copy of the runner scripts)"]
         /// Size of the private tmpfs at /tmp; 0 means /tmp is read-only and empty.
         public var tmpBytes: Int64
         /// A fresh /proc (hidepid=invisible), only when the pid namespace is active.
@@ -84,7 +84,7 @@ public struct SandboxPolicy: Sendable, Equatable, CustomStringConvertible {
                 kernelCallsAllowed: true, wallTimeoutSeconds: limits.invokeTimeoutSeconds,
                 maxOutputBytes: limits.maxOutputBytes, seccomp: .for(.artifact))
         case .contract:
-            let cpu = max(1, Int(limits.contractTimeoutSeconds.rounded(.up)))
+            let cpu = max(1, CheckedNumber.clampedInt(limits.contractTimeoutSeconds.rounded(.up)))
             let mem = min(memory, 64 << 20)
             return SandboxPolicy(
                 kind: kind,

@@ -82,8 +82,12 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         sandboxDir = try options.sandboxDir ?? SandboxLocator.locate()
         var ns = SandboxPolicy.Namespaces()
         if !options.namespaces { ns = .init(net: false, pid: false, mount: false, ipc: false, uts: false) }
-        zygoteOptions = Zygote.Options(python: config.sandbox.python, sandboxDir: sandboxDir, filters: filters,
-                                       environment: policies[.artifact]!.environment, namespaces: ns)
+        let artifactPolicy = policies[.artifact]!
+        zygoteOptions = Zygote.Options(
+            python: config.sandbox.python, sandboxDir: sandboxDir, filters: filters,
+            environment: artifactPolicy.environment, namespaces: ns,
+            zygoteFilter: try SeccompCompiler.compile(.zygote(uidBase: artifactPolicy.uidBase, gid: artifactPolicy.gid)).bpf,
+            waiterFilter: try SeccompCompiler.compile(.zygoteWaiter).bpf)
         let z = try Zygote(zygoteOptions)
         zygote = z
         var warnings = z.warnings
@@ -130,6 +134,19 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         z.shutdown()
         za?.shutdown()
         pool?.destroy()
+    }
+
+    /// The host pids of the zygote processes running now: for each zygote the outer process,
+    /// which only waits, and the server (pid 1 of the sandbox pid namespace), which forks.
+    public func zygoteProcesses() -> [(name: String, pid: Int32)] {
+        lock.lock(); defer { lock.unlock() }
+        var out: [(String, Int32)] = []
+        for (name, z) in [("executions", zygote as Zygote?), ("agents", agentZygote)] {
+            guard let z, z.isAlive else { continue }
+            out.append(("\(name) zygote (waiter)", z.processID))
+            if let server = z.serverHostPid { out.append(("\(name) zygote (server)", server)) }
+        }
+        return out
     }
 
     // MARK: - slots
@@ -180,15 +197,53 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         return r
     }
 
+    /// Forks a child and takes the supervisor's end of its socket (made by the zygote in the
+    /// children's network namespace). On failure nothing is left behind but the lease,
+    /// which the caller still owns: a child that was started is killed, and the lease is
+    /// released by the caller only once it has exited (`release(_:after:)`).
     private func spawn(_ kind: ChildKind, policy: SandboxPolicy, lease: Lease, memoryBytes: Int64, cpuSeconds: Int?,
-                       entry: String?, socket: Int32) throws -> (Zygote, ChildTicket) {
+                       entry: String?) throws -> Started {
         let z = try currentZygote(for: kind)
         let procs = try lease.cgroup.map { try pool!.openProcs($0) } ?? []
         defer { procs.forEach { close($0) } }
         let t = try z.spawn(kind: kind, cgroupProcs: procs, uid: policy.uidBase + UInt32(lease.index),
                             gid: policy.gid, rlimits: rlimits(policy, memoryBytes: memoryBytes, cpuSeconds: cpuSeconds),
-                            tmpBytes: policy.filesystem.tmpBytes, entry: entry, socket: socket)
-        return (z, t)
+                            tmpBytes: policy.filesystem.tmpBytes, entry: entry)
+        guard let started = t.takeSocket(until: Posix.now() + 10) else {
+            t.abandonSocket()
+            z.kill(t)
+            throw LostChild(zygote: z, ticket: t,
+                            message: "the zygote did not start the child: \(t.currentFailure ?? "no socket before the deadline")")
+        }
+        return Started(zygote: z, ticket: t, socket: started.socket, nsPid: started.nsPid, hostPid: started.hostPid)
+    }
+
+    /// A forked child and the supervisor's end of its socket (owned by the caller).
+    struct Started {
+        let zygote: Zygote
+        let ticket: ChildTicket
+        let socket: Int32
+        let nsPid: Int32
+        let hostPid: Int32?
+    }
+
+    /// A spawn that failed after the zygote may have forked: its slot is freed only once
+    /// the child (if any) has exited.
+    struct LostChild: Error, CustomStringConvertible {
+        let zygote: Zygote
+        let ticket: ChildTicket
+        let message: String
+        var description: String { message }
+    }
+
+    /// Releases `lease` when the failed spawn's child has ended (at once if it never started).
+    private func release(_ lease: Lease, after error: Error) {
+        guard let lost = error as? LostChild else { release(lease); return }
+        lost.ticket.whenEnded { [weak self] in
+            lost.zygote.release(lost.ticket)
+            if lost.ticket.currentExit == nil, let s = lease.cgroup { self?.pool?.killAll(s) }
+            self?.release(lease)
+        }
     }
 
     // MARK: - warm children
@@ -231,19 +286,14 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         let lease = try self.lease(memoryBytes: shape.memoryBytes)
         let oomBefore = lease.cgroup.map { pool!.oomKills($0) } ?? 0
         let cpuBefore = lease.cgroup.flatMap { pool!.cpuMicros($0) }
-        let mine: Int32, theirs: Int32
-        do { (mine, theirs) = try Posix.socketPair(type: Int32(SOCK_STREAM.rawValue)) } catch {
-            release(lease); throw error
-        }
         do {
-            let (z, ticket) = try spawn(shape.kind, policy: policy, lease: lease, memoryBytes: shape.memoryBytes,
-                                        cpuSeconds: shape.cpuSeconds, entry: nil, socket: theirs)
-            close(theirs)
-            Posix.setNonBlocking(mine)
-            return WarmChild(shape: shape, zygote: z, ticket: ticket, lease: lease, socket: mine,
+            let c = try spawn(shape.kind, policy: policy, lease: lease, memoryBytes: shape.memoryBytes,
+                              cpuSeconds: shape.cpuSeconds, entry: nil)
+            Posix.setNonBlocking(c.socket)
+            return WarmChild(shape: shape, zygote: c.zygote, ticket: c.ticket, lease: lease, socket: c.socket,
                              cpuBefore: cpuBefore, oomBefore: oomBefore)
         } catch {
-            close(theirs); close(mine); release(lease)
+            release(lease, after: error)
             throw error
         }
     }
@@ -325,7 +375,7 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
 
     public func execute(_ request: ExecutionRequest, kernelCalls: @escaping KernelCallHandler) -> ExecutionOutcome {
         let start = Posix.now()
-        func elapsed() -> Int64 { Int64((Posix.now() - start) * 1e6) }
+        func elapsed() -> Int64 { CheckedNumber.micros(fromSeconds: Posix.now() - start) }
         func fail(_ code: ErrorCode, _ message: String) -> ExecutionOutcome {
             ExecutionOutcome(result: .failure(KernelError(code, message)), cpuMicros: 0, wallMicros: elapsed())
         }
@@ -334,7 +384,8 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         let deadline = start + timeout
         let memory = request.memoryLimitBytes > 0 ? request.memoryLimitBytes : policy.cgroup.memoryBytes
         let maxOutput = request.maxOutputBytes > 0 ? min(request.maxOutputBytes, policy.maxOutputBytes) : policy.maxOutputBytes
-        let cpuLimit = policy.rlimits.cpuSeconds ?? Int(timeout.rounded(.up))
+        // The timeout is configured (≤ 100 years) or the caller's; clamped, it can never trap.
+        let cpuLimit = policy.rlimits.cpuSeconds ?? CheckedNumber.clampedInt(timeout.rounded(.up))
 
         // A fresh child for this execution: one forked ahead of time for this shape, else now.
         let shape = WarmShape(kind: request.kind, memoryBytes: memory, cpuSeconds: cpuLimit)
@@ -470,7 +521,7 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
             return .failure(KernelError(.timeout, "execution exceeded its wall-clock limit of \(timeout) s",
                                         details: ["limit": "wall", "seconds": .number(timeout)]))
         }
-        if exit.signal == SIGXCPU || (exit.signal == SIGKILL && exit.cpuMicros >= Int64(cpuLimit) * 1_000_000) {
+        if exit.signal == SIGXCPU || (exit.signal == SIGKILL && exit.cpuMicros >= Int64(cpuLimit).saturatingMultiply(1_000_000)) {
             return .failure(KernelError(.timeout, "execution exceeded its CPU limit of \(cpuLimit) s",
                                         details: ["limit": "cpu", "seconds": .int(Int64(cpuLimit))]))
         }
@@ -492,34 +543,17 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
         let lease = try self.lease(memoryBytes: memory)
         // Slots are reused and their CPU counter is cumulative: the agent's CPU is what it adds.
         let cpuBaseline = cgroupCPU(lease) ?? 0
-        let mine: Int32, theirs: Int32
-        do { (mine, theirs) = try Posix.socketPair(type: Int32(SOCK_STREAM.rawValue)) } catch {
-            release(lease); throw error
-        }
-        let z: Zygote, ticket: ChildTicket
+        let c: Started
         do {
-            (z, ticket) = try spawn(.agent, policy: policy, lease: lease, memoryBytes: memory, cpuSeconds: nil,
-                                    entry: entry, socket: theirs)
+            c = try spawn(.agent, policy: policy, lease: lease, memoryBytes: memory, cpuSeconds: nil, entry: entry)
         } catch {
-            close(theirs); close(mine); release(lease)
-            throw error
+            // The lease is given up exactly once, after the child (if any) has exited: a
+            // second release would hand the slot to two children.
+            release(lease, after: error)
+            throw SandboxError("agent child did not start: \(error)")
         }
-        close(theirs)
-        let (nsPid, hostPid) = ticket.waitSpawned(until: Posix.now() + 10)
-        guard let nsPid else {
-            // Each descriptor and the lease are given up exactly once (a second close could
-            // hit a descriptor another thread has opened since; a second release would hand
-            // the slot to two children).
-            close(mine)
-            z.kill(ticket)
-            ticket.whenEnded { [weak self] in
-                z.release(ticket)
-                self?.release(lease)
-            }
-            throw SandboxError("agent child did not start: \(ticket.currentFailure ?? "timeout")")
-        }
-        return AgentProcess(executor: self, zygote: z, ticket: ticket, lease: lease, socket: mine,
-                            namespacePid: nsPid, hostPid: hostPid, cpuBaseline: cpuBaseline)
+        return AgentProcess(executor: self, zygote: c.zygote, ticket: c.ticket, lease: lease, socket: c.socket,
+                            namespacePid: c.nsPid, hostPid: c.hostPid, cpuBaseline: cpuBaseline)
     }
 
     func cgroupCPU(_ lease: Lease) -> Int64? { lease.cgroup.flatMap { pool?.cpuMicros($0) } }

@@ -43,6 +43,7 @@ public enum SeccompCompiler {
                 switch c.op {
                 case .eq: return scmp_arg_cmp(arg: c.arg, op: SCMP_CMP_EQ, datum_a: c.value, datum_b: 0)
                 case .ne: return scmp_arg_cmp(arg: c.arg, op: SCMP_CMP_NE, datum_a: c.value, datum_b: 0)
+                case .ge: return scmp_arg_cmp(arg: c.arg, op: SCMP_CMP_GE, datum_a: c.value, datum_b: 0)
                 case .maskedEq(let mask):
                     return scmp_arg_cmp(arg: c.arg, op: SCMP_CMP_MASKED_EQ, datum_a: mask, datum_b: c.value)
                 }

@@ -24,13 +24,15 @@ public enum SeccompAction: Sendable, Equatable, CustomStringConvertible {
 
 /// One comparison on a syscall argument (all of a rule's conditions must hold).
 public struct ArgCondition: Sendable, Equatable, CustomStringConvertible {
-    public enum Op: Sendable, Equatable { case eq, ne, maskedEq(mask: UInt64) }
+    public enum Op: Sendable, Equatable { case eq, ne, ge, maskedEq(mask: UInt64) }
     public var arg: UInt32
     public var op: Op
     public var value: UInt64
 
     public static func eq(_ arg: UInt32, _ value: UInt64) -> ArgCondition { ArgCondition(arg: arg, op: .eq, value: value) }
     public static func ne(_ arg: UInt32, _ value: UInt64) -> ArgCondition { ArgCondition(arg: arg, op: .ne, value: value) }
+    /// Unsigned 64-bit `>=`.
+    public static func ge(_ arg: UInt32, _ value: UInt64) -> ArgCondition { ArgCondition(arg: arg, op: .ge, value: value) }
     public static func masked(_ arg: UInt32, mask: UInt64, equals value: UInt64) -> ArgCondition {
         ArgCondition(arg: arg, op: .maskedEq(mask: mask), value: value)
     }
@@ -39,6 +41,7 @@ public struct ArgCondition: Sendable, Equatable, CustomStringConvertible {
         switch op {
         case .eq: return "arg\(arg) == \(hex(value))"
         case .ne: return "arg\(arg) != \(hex(value))"
+        case .ge: return "arg\(arg) >= \(hex(value))"
         case .maskedEq(let m): return "arg\(arg) & \(hex(m)) == \(hex(value))"
         }
     }
@@ -85,7 +88,19 @@ enum LinuxConst {
         | 0x0400_0000 /* NEWUTS */ | 0x0800_0000 /* NEWIPC */ | 0x1000_0000 /* NEWUSER */
         | 0x2000_0000 /* NEWPID */ | 0x4000_0000 /* NEWNET */
     static let sigsys: UInt64 = 31
-    static let tiocsti: UInt64 = 0x5412
+    /// The only ioctl requests a child may make, all on its own descriptors and none
+    /// answering about anything but that descriptor: isatty (`TCGETS`), terminal size
+    /// (`TIOCGWINSZ`), bytes readable (`FIONREAD`), non-blocking mode (`FIONBIO`, what
+    /// `socket.setblocking` uses) and close-on-exec (`FIOCLEX`/`FIONCLEX`, what
+    /// `os.set_inheritable` uses). Everything else is denied: socket ioctls such as
+    /// `SIOCGIFCONF`/`SIOCGIFHWADDR`/`SIOCGIFADDR` answer about the network namespace the
+    /// socket was created in, and `TIOCSTI` injects terminal input. The kernel reads the
+    /// request as 32 bits; the filter compares all 64, so a request with high bits set
+    /// matches nothing here and is denied too.
+    static let allowedIoctls: [(name: String, request: UInt64)] = [
+        ("TCGETS", 0x5401), ("TIOCGWINSZ", 0x5413), ("FIONREAD", 0x541B), ("FIONBIO", 0x5421),
+        ("FIONCLEX", 0x5450), ("FIOCLEX", 0x5451),
+    ]
     /// O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND: any of these makes an open a write.
     static let openWriteFlags: UInt64 = 0x1 | 0x2 | 0x40 | 0x200 | 0x400
     static let enosys: Int32 = 38
@@ -120,7 +135,7 @@ extension SeccompPolicy {
         // Any handler but SIGSYS's may change; SIGSYS's handler may only be queried.
         SyscallRule("rt_sigaction", .allow, [.ne(0, LinuxConst.sigsys)]),
         SyscallRule("rt_sigaction", .allow, [.eq(0, LinuxConst.sigsys), .eq(1, 0)]),
-        SyscallRule("ioctl", .allow, [.ne(1, LinuxConst.tiocsti)]),
+    ] + LinuxConst.allowedIoctls.map { SyscallRule("ioctl", .allow, [.eq(1, $0.request)]) } + [
         // glibc falls back to clone() when clone3 says ENOSYS; clone3's flags live in
         // memory the filter cannot read, so it is never allowed.
         SyscallRule("clone3", .errno(LinuxConst.enosys)),
@@ -155,4 +170,69 @@ extension SeccompPolicy {
             ])
         }
     }
+}
+
+/// The zygote's own filters (docs/SANDBOX.md, "Least privilege"). The zygote server installs
+/// `zygote(uidBase:gid:)` as the last step of its start-up and every child it forks inherits
+/// it, then stacks its kind's stricter filter on top; the kernel applies both, and the most
+/// restrictive answer wins. So this allowlist is a superset of every child policy plus what
+/// the fork server itself does (fork, wait, pass descriptors) and what a child does between
+/// fork and its own filter (private mount namespace, /tmp, uid drop, no_new_privs, seccomp).
+/// Its default is `killAndReport`, like the children's: a child's denied syscall must still
+/// reach the child's reporter (the zygote's `SECCOMP_RET_KILL_PROCESS` would outrank the
+/// child's `TRAP` and leave the violation unnamed).
+extension SeccompPolicy {
+    /// Linux constants of the zygote's rules.
+    enum ZygoteConst {
+        static let afUnix: UInt64 = 1
+        static let sigkill: UInt64 = 9
+        static let cloneNewNS: UInt64 = 0x0002_0000
+        static let cloneNewCgroup: UInt64 = 0x0200_0000
+        /// The only mount a child makes: its private tmpfs at /tmp, MS_NOSUID | MS_NODEV | MS_NOEXEC.
+        static let tmpMountFlags: UInt64 = 0x2 | 0x4 | 0x8
+        static let prSetPdeathsig: UInt64 = 1
+        static let prSetSeccomp: UInt64 = 22
+        static let prSetNoNewPrivs: UInt64 = 38
+    }
+
+    public static func zygote(uidBase: UInt32, gid: UInt32) -> SeccompPolicy {
+        let uid = UInt64(uidBase), g = UInt64(gid)
+        // What every child may do (its own filter narrows it further); prlimit64 and clone
+        // are widened below, for the child's setrlimit and the zygote's fork.
+        let inherited = (pythonBase + artifactExtras).filter { $0.name != "prlimit64" && $0.name != "clone" }
+        let server: [SyscallRule] = ["wait4", "waitid", "setsid", "close_range", "sendmsg", "recvmsg"].map { SyscallRule($0) } + [
+            // fork (and nothing that creates a namespace).
+            SyscallRule("clone", .allow, [.masked(0, mask: LinuxConst.cloneNamespaceFlags, equals: 0)]),
+            // Each child's socket is made here, in the children's network namespace.
+            SyscallRule("socketpair", .allow, [.eq(0, ZygoteConst.afUnix)]),
+            // `kill` records and shutdown: SIGKILL to its own children.
+            SyscallRule("kill", .allow, [.eq(1, ZygoteConst.sigkill)]),
+            // A child's setrlimit (glibc calls prlimit64 on itself).
+            SyscallRule("prlimit64", .allow, [.eq(0, 0)]),
+            // A child's identity drop: no groups, the policy's gid, a per-slot uid (never a
+            // uid below the sandbox range, such as a host user's).
+            SyscallRule("setgroups", .allow, [.eq(0, 0)]),
+            SyscallRule("setresgid", .allow, [.eq(0, g), .eq(1, g), .eq(2, g)]),
+            SyscallRule("setresuid", .allow, [.ge(0, uid), .ge(1, uid), .ge(2, uid)]),
+            // A child's private mount (and cgroup) namespace and its /tmp: no other mount, no
+            // bind, remount, move or umount, no other namespace.
+            SyscallRule("unshare", .allow, [.eq(0, ZygoteConst.cloneNewNS)]),
+            SyscallRule("unshare", .allow, [.eq(0, ZygoteConst.cloneNewNS | ZygoteConst.cloneNewCgroup)]),
+            SyscallRule("mount", .allow, [.eq(3, ZygoteConst.tmpMountFlags)]),
+            SyscallRule("prctl", .allow, [.eq(0, ZygoteConst.prSetPdeathsig)]),
+            SyscallRule("prctl", .allow, [.eq(0, ZygoteConst.prSetNoNewPrivs)]),
+            SyscallRule("prctl", .allow, [.eq(0, ZygoteConst.prSetSeccomp)]),
+        ]
+        return SeccompPolicy(defaultAction: .killAndReport, rules: inherited + server)
+    }
+
+    /// The outer zygote process, which only waits for the zygote server (pid 1 of the
+    /// sandbox pid namespace) and kills it on SIGTERM.
+    public static let zygoteWaiter = SeccompPolicy(defaultAction: .killProcess, rules: [
+        "read", "write", "close", "wait4", "rt_sigaction", "rt_sigreturn", "rt_sigprocmask", "sigaltstack",
+        "restart_syscall", "exit", "exit_group", "mmap", "munmap", "mremap", "brk", "madvise", "mprotect", "futex",
+        "getpid", "gettid", "getppid", "clock_gettime",
+    ].map { SyscallRule($0) } + [
+        SyscallRule("kill", .allow, [.eq(1, ZygoteConst.sigkill)]),
+    ])
 }

@@ -15,8 +15,21 @@ public struct FastStatement {
 
     public func bind(_ index: Int32, _ value: Int64) { sqlite3_bind_int64(handle, index, value) }
     public func bind(_ index: Int32, _ value: Bool) { sqlite3_bind_int64(handle, index, value ? 1 : 0) }
+    /// Binds the text with its byte length, never as a C string, so that nothing after an
+    /// embedded NUL is lost on this path (the kernel refuses such text anyway: `StoredText`).
     public func bind(_ index: Int32, _ value: String) {
-        value.withCString { sqlite3_bind_text(handle, index, $0, -1, transient) }
+        var text = value
+        text.withUTF8 { bytes in
+            // A String's UTF-8 is at most Int.max bytes; a frame-limited one is far below Int32.max.
+            let count = Int32(clamping: bytes.count)
+            if let base = bytes.baseAddress {
+                base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                    _ = sqlite3_bind_text(handle, index, $0, count, transient)
+                }
+            } else {
+                _ = sqlite3_bind_text(handle, index, "", 0, transient)
+            }
+        }
     }
     public func bind(_ index: Int32, _ value: String?) {
         if let value { bind(index, value) } else { sqlite3_bind_null(handle, index) }
@@ -43,9 +56,11 @@ public struct FastStatement {
     public func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
     public func bool(_ column: Int32) -> Bool { sqlite3_column_int64(handle, column) != 0 }
     public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+    /// The column's text by its byte length (not up to the first NUL).
     public func text(_ column: Int32) -> String {
         guard let p = sqlite3_column_text(handle, column) else { return "" }
-        return String(cString: p)
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return String(decoding: UnsafeBufferPointer(start: p, count: count), as: UTF8.self)
     }
 }
 

@@ -26,9 +26,9 @@ struct WakeCondition: Sendable {
         }
         if let s = p["seconds"], !s.isNull {
             guard let secs = s.doubleValue, secs >= 0, secs <= Self.maxSleepSeconds else {
-                throw KernelError.invalid("sleep seconds must be a number from 0 to \(Int(Self.maxSleepSeconds))")
+                throw KernelError.invalid("sleep seconds must be a number from 0 to \(CheckedNumber.clamped(Self.maxSleepSeconds))")
             }
-            deadlineMicros = nowMicros + Int64(secs * 1_000_000)
+            deadlineMicros = nowMicros.saturatingAdd(CheckedNumber.micros(fromSeconds: secs))
         }
         if let e = p["event"], !e.isNull {
             guard case .object(let f) = e, !f.isEmpty else { throw KernelError.invalid("sleep event must be an object with type, topic or principal") }
@@ -64,7 +64,8 @@ struct WakeCondition: Sendable {
     func balanceSatisfied(_ balances: JSONValue) -> Bool {
         guard let r = balanceResource, let gte = balanceAtLeast else { return false }
         switch r {
-        case "llm_budget": return Int64(((balances["llm_budget"]?.doubleValue ?? 0) * 1_000_000).rounded()) >= gte
+        // Exact micro-dollars: dollars × 1e6 as a double rounds (and past 2^63 could not convert).
+        case "llm_budget": return (balances["llm_budget_microdollars"]?.intValue ?? Int64.min) >= gte
         default: return (balances[r]?.intValue ?? Int64.min) >= gte
         }
     }

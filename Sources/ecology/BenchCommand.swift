@@ -15,6 +15,11 @@ struct BenchCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Option(help: "Number of transfers.") var transfers = 50_000
         @Option(help: "Number of artifacts for the search benchmark.") var searchArtifacts = 100_000
+        func validate() throws {
+            // Negative counts would make empty-range loops trap; huge ones only take long.
+            if transfers < 1 { throw ValidationError("--transfers must be at least 1") }
+            if searchArtifacts < 1 { throw ValidationError("--search-artifacts must be at least 1") }
+        }
 
         func run() throws {
             let figures = try BenchCommand.withTempDirectory { dir in
@@ -45,6 +50,10 @@ extension BenchCommand {
         @OptionGroup var global: GlobalOptions
         @Option(help: "Invokes measured for latency and throughput.") var iterations = 1000
         @Option(help: "Further invokes to check that supervisor memory stays flat.") var memoryIterations = 10_000
+        func validate() throws {
+            if iterations < 1 { throw ValidationError("--iterations must be at least 1") }
+            if memoryIterations < 0 { throw ValidationError("--memory-iterations must be at least 0") }
+        }
         func run() throws {
             let config = try global.loadConfig()
             let figures = try BenchCommand.withTempDirectory { dir in
@@ -61,6 +70,12 @@ extension BenchCommand {
         @OptionGroup var global: GlobalOptions
         @Option(help: "Number of agents.") var agents = 200
         @Option(help: "Seconds to run.") var seconds: Double = 60
+        func validate() throws {
+            if agents < 1 { throw ValidationError("--agents must be at least 1") }
+            if !(seconds > 0 && seconds <= Double(CheckedNumber.maxDurationSeconds)) {
+                throw ValidationError("--seconds must be a number > 0 and ≤ \(CheckedNumber.maxDurationSeconds)")
+            }
+        }
         func run() throws {
             let config = try global.loadConfig()
             let figures = try BenchCommand.withTempDirectory { dir in

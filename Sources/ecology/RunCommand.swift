@@ -25,7 +25,10 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Replay LLM responses from this cassette file (no network).") var replayLlm: String?
 
     func validate() throws {
-        if let duration, !(duration > 0) { throw ValidationError("--duration must be a positive number of seconds") }
+        // At most 100 years, like every configured duration: the value is shown as whole seconds and compared with elapsed time.
+        if let duration, !(duration > 0 && duration <= Double(CheckedNumber.maxDurationSeconds)) {
+            throw ValidationError("--duration must be a number of seconds > 0 and ≤ \(CheckedNumber.maxDurationSeconds)")
+        }
         if let agents, agents < 1 { throw ValidationError("--agents must be at least 1") }
         if recordLlm != nil && replayLlm != nil { throw ValidationError("give --record-llm or --replay-llm, not both") }
     }
@@ -64,7 +67,7 @@ struct RunCommand: ParsableCommand {
         let live = !quiet && !global.json && isatty(STDERR_FILENO) == 1
         if !quiet && !global.json {
             let resumed = created.isEmpty ? "resuming the world at \(global.dataDir)" : "new world at \(global.dataDir) (agents \(created.joined(separator: ", ")))"
-            FileHandle.standardError.write(Data("ecology: \(resumed); \(duration.map { "running \(Int($0)) s" } ?? "running until interrupted")\n".utf8))
+            FileHandle.standardError.write(Data("ecology: \(resumed); \(duration.map { "running \(CheckedNumber.clamped($0)) s" } ?? "running until interrupted")\n".utf8))
         }
         supervisor.run(shouldStop: { stop.requested || duration.map { Date().timeIntervalSince(started) >= $0 } ?? false }) { s in
             guard !quiet && !global.json else { return }

@@ -32,7 +32,7 @@ final class ConfigRejectionTests: XCTestCase {
         try assertRejected("llm:\n  temperature: warm\n",
                            #"config error at llm.temperature: must be a number from 0.0 to 2.0, got "warm""#)
         try assertRejected("limits:\n  invoke_timeout_seconds: .inf\n",
-                           #"config error at limits.invoke_timeout_seconds: must be a number > 0, got ".inf""#)
+                           #"config error at limits.invoke_timeout_seconds: must be a number of seconds > 0 and ≤ 3153600000, got ".inf""#)
         try assertRejected("llm:\n  model: {a: 1}\n", "config error at llm.model: must be a string, got a mapping")
         try assertRejected("agents:\n  alpha: {}\n", "config error at agents: must be a list of agents, got a mapping")
         try assertRejected("agents:\n  - alpha\n", #"config error at agents[0]: must be a mapping with at least an id, got "alpha""#)
@@ -41,9 +41,9 @@ final class ConfigRejectionTests: XCTestCase {
     func testFloatsAreRejectedWhereIntegersAreRequired() throws {
         try assertRejected("mint:\n  slots: 1.0\n", "config error at mint.slots: must be an integer ≥ 1, got 1.0")
         try assertRejected("resources:\n  disk_quota_bytes: 1e6\n",
-                           "config error at resources.disk_quota_bytes: must be an integer ≥ 0, got 1e6")
+                           "config error at resources.disk_quota_bytes: must be an integer from 0 to 9007199254740992, got 1e6")
         try assertRejected("agents:\n  - id: a\n    scrip: 99.5\n",
-                           "config error at agents[0].scrip: must be an integer ≥ 0, got 99.5")
+                           "config error at agents[0].scrip: must be an integer from 0 to 9007199254740992, got 99.5")
         try assertRejected("llm:\n  prices:\n    llama3.2:\n      input_per_million_microdollars: 0.5\n",
                            "config error at llm.prices.llama3.2.input_per_million_microdollars: must be an integer ≥ 0, got 0.5")
     }
@@ -51,14 +51,14 @@ final class ConfigRejectionTests: XCTestCase {
     func testOutOfRangeValues() throws {
         try assertRejected("mint:\n  slots: 0\n", "config error at mint.slots: must be an integer ≥ 1, got 0")
         try assertRejected("mint:\n  mint_ratio: 0\n", "config error at mint.mint_ratio: must be an integer ≥ 1, got 0")
-        try assertRejected("mint:\n  period_seconds: -60\n", "config error at mint.period_seconds: must be an integer ≥ 1, got -60")
+        try assertRejected("mint:\n  period_seconds: -60\n", "config error at mint.period_seconds: must be an integer from 1 to 3153600000, got -60")
         try assertRejected("resources:\n  llm_rate:\n    capacity: -1\n",
-                           "config error at resources.llm_rate.capacity: must be an integer ≥ 0, got -1")
+                           "config error at resources.llm_rate.capacity: must be an integer from 0 to 9223372036854, got -1")
         try assertRejected("resources:\n  llm_budget_microdollars: 99999999999999999999\n",
-                           "config error at resources.llm_budget_microdollars: must be an integer ≥ 0, got 99999999999999999999")
-        try assertRejected("costs:\n  write_ms: -1\n", "config error at costs.write_ms: must be an integer ≥ 0, got -1")
+                           "config error at resources.llm_budget_microdollars: must be an integer from 0 to 9007199254740992, got 99999999999999999999")
+        try assertRejected("costs:\n  write_ms: -1\n", "config error at costs.write_ms: must be an integer from 0 to 9223372036854, got -1")
         try assertRejected("supervisor:\n  restart_period_seconds: 0\n",
-                           "config error at supervisor.restart_period_seconds: must be a number > 0, got 0.0")
+                           "config error at supervisor.restart_period_seconds: must be a number of seconds > 0 and ≤ 3153600000, got 0.0")
         try assertRejected("llm:\n  temperature: 2.5\n", "config error at llm.temperature: must be a number from 0.0 to 2.0, got 2.5")
         try assertRejected("limits:\n  max_frame_bytes: 100\n",
                            "config error at limits.max_frame_bytes: must be an integer from 4096 to 67108864, got 100")
@@ -67,7 +67,7 @@ final class ConfigRejectionTests: XCTestCase {
         try assertRejected("limits:\n  max_invoke_depth: 0\n",
                            "config error at limits.max_invoke_depth: must be an integer from 1 to 64, got 0")
         try assertRejected("resources:\n  memory_limit_bytes: 1024\n",
-                           "config error at resources.memory_limit_bytes: must be an integer ≥ 16777216, got 1024")
+                           "config error at resources.memory_limit_bytes: must be an integer from 16777216 to 9007199254740992, got 1024")
     }
 
     func testWordsOutsideTheirChoices() throws {

@@ -39,6 +39,8 @@ struct DebtService: GenesisService {
             let repay = try args.amount("repay_amount"), term = try args.amount("due_in_seconds")
             guard repay >= amount else { throw KernelError.invalid("repay_amount must be ≥ amount") }
             guard creditor != ctx.caller else { throw KernelError.invalid("cannot borrow from yourself") }
+            // The term is the agent's (up to max_amount seconds); its due time must fit in microseconds.
+            let dueAt = try CheckedNumber.sum(now, try CheckedNumber.product(term, 1_000_000, "due_in_seconds in microseconds"), "the due time")
             return try k.transaction(ctx, costMs: k.config.costs.writeMs) { db in
                 guard try Principal.load(db, ctx.caller) != nil else { throw KernelError.denied("\(ctx.caller) has no standing to borrow") }
                 guard try Principal.load(db, creditor) != nil else { throw KernelError.notFound("principal \(creditor)") }
@@ -51,7 +53,7 @@ struct DebtService: GenesisService {
                 var a = try k.create(db, id: id, spec: spec, by: CallContext(caller: Kernel.systemID, payer: Kernel.systemID), kind: "debt")
                 try k.moveOwnership(db, &a, to: creditor, by: Self.id)
                 try db.execute(sql: "INSERT INTO debts (id, debtor, original_creditor, amount, repay_amount, due_at, status, created_at) VALUES (?,?,?,?,?,?,'requested',?)",
-                               arguments: [id, ctx.caller, creditor, amount, repay, now + term * 1_000_000, now])
+                               arguments: [id, ctx.caller, creditor, amount, repay, dueAt, now])
                 try k.events.append(db, "debt_requested", principal: ctx.caller,
                                     ["debt_id": .string(id), "creditor": .string(creditor), "amount": .int(amount), "repay_amount": .int(repay)])
                 return try Self.json(db, id, now: now)

@@ -17,7 +17,7 @@ struct EventLogService: GenesisService {
         switch method {
         case "read":
             let offset = try args.optionalInt("offset") ?? 0
-            let limit = Int(try args.optionalInt("limit") ?? 50)
+            let limit = Int(clamping: try args.optionalInt("limit") ?? 50)
             guard offset >= 0 else { throw KernelError.invalid("offset must be ≥ 0") }
             guard (1...500).contains(limit) else { throw KernelError.invalid("limit must be 1-500") }
             let f = Args(try args.object("filter"))

@@ -63,7 +63,8 @@ struct LedgerService: GenesisService {
                     throw KernelError(.insufficientFunds, "\(ctx.caller) has \(from.llmBudget) micro-dollars of LLM budget; \(amount) needed")
                 }
                 from.llmBudget -= amount; try from.save(db)
-                dest = try Principal.require(db, to); dest.llmBudget += amount; try dest.save(db)
+                dest = try Principal.require(db, to)
+                dest.llmBudget = try CheckedNumber.sum(dest.llmBudget, amount, "\(to)'s LLM budget"); try dest.save(db)
                 try k.events.append(db, "transfer", principal: ctx.caller,
                                     ["resource": "llm_budget", "from": .string(ctx.caller), "to": .string(to), "amount": .int(amount)])
                 return .object(["from": .string(ctx.caller), "to": .string(to), "amount": .int(amount)])

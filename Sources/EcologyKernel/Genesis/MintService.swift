@@ -127,10 +127,12 @@ extension Kernel {
                 if w.refund > 0 { try moveScrip(db, from: MintService.id, to: w.bid.bidder, amount: w.refund) }
                 let (score, reason) = scores[w.bid.artifactID] ?? (0, "unscored")
                 let owner = try Artifact.load(db, w.bid.artifactID).map { try payee(db, of: $0) }
-                let amount = Int64(score) / max(1, config.mint.mintRatio)
+                var amount = Int64(score) / max(1, config.mint.mintRatio)
                 if amount > 0, let owner, try Principal.load(db, owner) != nil {
-                    try db.cachedStatement(sql: "UPDATE principals SET scrip = scrip + ? WHERE id = ?").execute(arguments: [amount, owner])
-                    minted += amount
+                    // Like every credit, never past Int64.max (SQLite would store a REAL): a full balance mints nothing.
+                    try db.cachedStatement(sql: "UPDATE principals SET scrip = scrip + ?1 WHERE id = ?2 AND scrip <= 9223372036854775807 - ?1")
+                        .execute(arguments: [amount, owner])
+                    if db.changesCount > 0 { minted += amount } else { amount = 0 }
                 }
                 try db.execute(sql: "UPDATE mint_bids SET status='won', round=?, paid=?, score=?, minted=? WHERE id=?",
                                arguments: [round, w.price, score, amount, w.bid.id])
@@ -147,10 +149,14 @@ extension Kernel {
             let agents = try String.fetchAll(db.cachedStatement(sql: "SELECT a.id FROM artifacts a JOIN principals p ON p.id = a.id WHERE a.has_standing=1 AND a.can_execute=1 AND a.deleted_at IS NULL AND a.kind != 'genesis'"))
             let paid = outcome.totalPaid
             var pool = paid
-            let floorTotal = config.mint.ubiFloor * Int64(agents.count)
+            // Agents spawn agents, so the count is theirs to grow: a floor total that does not
+            // fit 64 bits fails this resolution (nothing applied) rather than trapping.
+            let floorTotal = try CheckedNumber.product(config.mint.ubiFloor, Int64(agents.count), "the UBI floor for \(agents.count) agents")
             if floorTotal > pool {
-                minted += floorTotal - pool
-                try db.cachedStatement(sql: "UPDATE principals SET scrip = scrip + ? WHERE id = ?").execute(arguments: [floorTotal - pool, MintService.id])
+                minted = try CheckedNumber.sum(minted, floorTotal - pool, "the scrip minted this round")
+                try db.cachedStatement(sql: "UPDATE principals SET scrip = scrip + ?1 WHERE id = ?2 AND scrip <= 9223372036854775807 - ?1")
+                    .execute(arguments: [floorTotal - pool, MintService.id])
+                if db.changesCount == 0 { throw KernelError.invalid("the UBI floor would overflow \(MintService.id)'s balance") }
                 pool = floorTotal
             }
             let shares = MintAuction.shareUBI(total: pool, recipients: agents)

@@ -52,27 +52,32 @@ struct RightsRegistryService: GenesisService {
                 func short(_ have: Int64) -> KernelError {
                     KernelError(.insufficientFunds, "\(ctx.caller) has \(have) \(resource); \(amount) needed")
                 }
+                // The recipient's total is checked, not wrapped: what leaves one principal arrives whole.
+                func plus(_ held: Int64) throws -> Int64 { try CheckedNumber.sum(held, amount, "\(to)'s \(resource)") }
                 switch resource {
                 case "compute":
                     let have = from.compute.balance(atMicros: now)
                     guard have >= amount else { throw short(have) }
+                    guard dest.compute.canCredit(units: amount, atMicros: now) else {
+                        throw KernelError.invalid("\(to)'s compute bucket cannot hold \(amount) more CPU-ms (a bucket holds at most \(TokenBucket.maxUnits))")
+                    }
                     from.compute.consume(units: amount, atMicros: now)
                     dest.compute.credit(units: amount, atMicros: now)
                 case "compute_rate":
                     guard from.compute.ratePerSecond >= amount else { throw short(from.compute.ratePerSecond) }
                     from.compute.refill(toMicros: now); dest.compute.refill(toMicros: now)
-                    from.compute.ratePerSecond -= amount; dest.compute.ratePerSecond += amount
+                    dest.compute.ratePerSecond = try plus(dest.compute.ratePerSecond); from.compute.ratePerSecond -= amount
                 case "compute_capacity":
                     guard from.compute.capacity >= amount else { throw short(from.compute.capacity) }
                     from.compute.refill(toMicros: now); dest.compute.refill(toMicros: now)
-                    from.compute.capacity -= amount; dest.compute.capacity += amount
+                    dest.compute.capacity = try plus(dest.compute.capacity); from.compute.capacity -= amount
                 case "disk":
-                    let free = from.diskQuota - from.diskUsed
+                    let free = from.diskQuota.saturatingSubtract(from.diskUsed)
                     guard free >= amount else { throw short(free) }
-                    from.diskQuota -= amount; dest.diskQuota += amount
+                    dest.diskQuota = try plus(dest.diskQuota); from.diskQuota -= amount
                 default:
                     guard from.llmBudget >= amount else { throw short(from.llmBudget) }
-                    from.llmBudget -= amount; dest.llmBudget += amount
+                    dest.llmBudget = try plus(dest.llmBudget); from.llmBudget -= amount
                 }
                 try from.save(db); try dest.save(db)
                 try k.events.append(db, "quota_transfer", principal: ctx.caller,

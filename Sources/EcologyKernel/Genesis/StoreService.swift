@@ -37,7 +37,7 @@ struct StoreService: GenesisService {
                 return a.metadataJSON
             }
         case "search":
-            let limit = Int(try args.optionalInt("limit") ?? 20)
+            let limit = Int(clamping: try args.optionalInt("limit") ?? 20)
             return try k.readOnly { db in .array(try k.search(db, query: try args.string("query"), limit: limit, requester: ctx.caller)) }
         case "list_by_owner":
             let f = try Filter(["owner": .string(try args.id("owner")), "limit": 1000])
@@ -75,7 +75,7 @@ struct StoreService: GenesisService {
             kind = try a.optionalString("kind"); owner = try a.optionalID("owner")
             executable = a.has("executable") ? try a.bool("executable", default: false) : nil
             includeDeleted = try a.bool("include_deleted", default: false)
-            limit = Int(try a.optionalInt("limit") ?? 100); offset = Int(try a.optionalInt("offset") ?? 0)
+            limit = Int(clamping: try a.optionalInt("limit") ?? 100); offset = Int(clamping: try a.optionalInt("offset") ?? 0)
             if limit < 1 || limit > 1000 { throw KernelError.invalid("limit must be 1-1000") }
             if offset < 0 { throw KernelError.invalid("offset must be ≥ 0") }
         }
