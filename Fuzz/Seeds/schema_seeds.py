@@ -4,19 +4,18 @@ inputSchema, a newline, then arguments for it.
 
 - the interfaces of the tools the heuristic mind writes (sandbox/agent/tools_library.py),
   with each of their `examples` as the arguments;
-- the genesis services' interfaces and the handbook, as a world serves them: read through
-  the `ecology` CLI from a fresh world (pass the binary: --ecology .build/debug/ecology),
-  with arguments taken from the agent's recorded calls to those methods
-  (Corpus/KernelDispatchFuzz, written by record_agent.py).
-Deterministic. Usage: python3 Fuzz/Seeds/schema_seeds.py [--ecology PATH]
+- the genesis services' interfaces (the schemas the handbook's method lists are made
+  of), rebuilt from their `ToolSpec` declarations, each with `{}` and with the arguments
+  of the agent's recorded calls to that method (Corpus/KernelDispatchFuzz, written by
+  record_agent.py: run that first).
+Deterministic. Usage: python3 Fuzz/Seeds/schema_seeds.py
 """
 import glob
 import hashlib
 import json
 import os
-import subprocess
+import re
 import sys
-import tempfile
 
 FUZZ = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOT = os.path.dirname(FUZZ)
@@ -59,29 +58,37 @@ def recorded_args():
     return calls
 
 
-def genesis_seeds(ecology):
+def genesis_schemas():
+    """(service id, method, inputSchema) of every genesis tool, built from its `ToolSpec(...)`
+    declaration in Sources/EcologyKernel/Genesis the way `ToolSpec.init` builds it."""
+    string = r'"((?:[^"\\]|\\.)*)"'
+    tool_re = re.compile(r'ToolSpec\(\s*' + string + r'\s*,\s*' + string + r'\s*(?:,\s*\[(.*?)\]\s*)?\)', re.S)
+    param_re = re.compile(r'\(\s*' + string + r'\s*,\s*' + string + r'\s*,\s*' + string + r'\s*,\s*(true|false)\s*\)')
+    for path in sorted(glob.glob(os.path.join(ROOT, "Sources", "EcologyKernel", "Genesis", "*Service.swift"))):
+        source = open(path, encoding="utf-8").read()
+        service = re.search(r'static let id = "([a-z_]+)"', source)
+        if not service:
+            continue
+        for m in tool_re.finditer(source):
+            params = param_re.findall(m.group(3) or "")
+            schema = {"type": "object", "additionalProperties": False,
+                      "properties": {n: {"type": t, "description": d} for n, t, d, _ in params},
+                      "required": [n for n, _, _, r in params if r == "true"]}
+            yield service.group(1), m.group(1), schema
+
+
+def genesis_seeds():
     calls = recorded_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        def run(*args):
-            out = subprocess.run([ecology, *args, "--data-dir", tmp, "--json"], check=True, capture_output=True, text=True)
-            return json.loads(out.stdout)
-        subprocess.run([ecology, "init", "--data-dir", tmp], check=True, capture_output=True)
-        ids = ["genesis_debt", "genesis_escrow", "genesis_event_log", "genesis_ledger", "genesis_mint",
-               "genesis_rights_registry", "genesis_store"]
-        for artifact in ids:
-            envelope = run("artifact", "read", artifact, "--as", "alpha")
-            for tool in envelope["result"]["interface"]["tools"]:
-                schema = tool["inputSchema"]
-                emit("genesis", schema, {})
-                for args in calls.get((artifact, tool["name"]), [])[:3]:
-                    emit("genesis", schema, args)
+    for service, method, schema in genesis_schemas():
+        emit("genesis", schema, {})
+        for args in calls.get((service, method), [])[:3]:
+            emit("genesis", schema, args)
 
 
 def main():
     os.makedirs(OUT, exist_ok=True)
     library_seeds()
-    if "--ecology" in sys.argv:
-        genesis_seeds(sys.argv[sys.argv.index("--ecology") + 1])
+    genesis_seeds()
 
 
 if __name__ == "__main__":
