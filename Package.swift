@@ -9,6 +9,12 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "ecology", targets: ["ecology"]),
+        // Libraries for the fuzz targets of Fuzz/Package.swift, which depends on this package by path.
+        .library(name: "EcologyCore", targets: ["EcologyCore"]),
+        .library(name: "EcologyWire", targets: ["EcologyWire"]),
+        .library(name: "EcologyConfig", targets: ["EcologyConfig"]),
+        .library(name: "EcologyStore", targets: ["EcologyStore"]),
+        .library(name: "EcologyKernel", targets: ["EcologyKernel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
