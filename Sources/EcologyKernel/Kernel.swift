@@ -22,6 +22,7 @@ public final class Kernel: @unchecked Sendable {
     /// Compute held by running executions (`reserveCompute`).
     let computeReservations = ComputeReservations()
     let services: [String: any GenesisService]
+    let observers = KernelObservers()
 
     public init(database: WorldDatabase, config: WorldConfig, clock: any WorldClock = SystemClock(),
                 executor: any ArtifactExecutor = UnavailableExecutor(), scorer: any MintScorer = BuiltinMintScorer()) {
@@ -41,8 +42,27 @@ public final class Kernel: @unchecked Sendable {
     /// (`llm` and `sleep` belong to the supervisor, which answers them before this.)
     public static let actions = ["observe", "read", "write", "edit", "delete", "invoke", "noop"]
 
+    /// Registers an observer told of every action from now on (`KernelObserver`).
+    public func addObserver(_ observer: any KernelObserver) { observers.add(observer) }
+
     /// Performs one action and always answers with an envelope; no error escapes.
+    /// Observers hear of it after it is answered.
     public func handle(action: String, params: JSONValue, context: CallContext) -> Envelope {
+        let watching = observers.current
+        guard !watching.isEmpty else { return perform(action: action, params: params, context: context) }
+        let started = DispatchTime.now().uptimeNanoseconds
+        let envelope = perform(action: action, params: params, context: context)
+        let elapsed = DispatchTime.now().uptimeNanoseconds &- started
+        var target: String?
+        if case .object(let p) = params, case .string(let id)? = p["artifact_id"] { target = String(id.prefix(128)) }
+        let outcome = ActionOutcome(action: String(action.prefix(64)), caller: context.caller, payer: context.payer,
+                                    target: target, depth: context.depth, code: envelope.error?.code,
+                                    seconds: Double(elapsed) / 1e9)
+        for observer in watching { observer.kernelHandled(outcome) }
+        return envelope
+    }
+
+    private func perform(action: String, params: JSONValue, context: CallContext) -> Envelope {
         // The action starts the chain's clock (if it is the top of a chain): contract
         // evaluations and invokes below it share one deadline.
         let context = context.startingChain(now: clock.nowMicros(), seconds: config.limits.invokeTimeoutSeconds)
