@@ -7,7 +7,11 @@ inputSchema, a newline, then arguments for it.
 - the genesis services' interfaces (the schemas the handbook's method lists are made
   of), rebuilt from their `ToolSpec` declarations, each with `{}` and with the arguments
   of the agent's recorded calls to that method (Corpus/KernelDispatchFuzz, written by
-  record_agent.py: run that first).
+  record_agent.py: run that first);
+- the cases the supervisor's and the agent's validators share
+  (Tests/Fixtures/json-schema-cases.json): every accepted schema with each of its valid
+  and invalid instances, every refused schema with `null` (inputs over the fuzzer's
+  4096-byte limit are left out).
 Deterministic. Usage: python3 Fuzz/Seeds/schema_seeds.py
 """
 import glob
@@ -85,10 +89,23 @@ def genesis_seeds():
             emit("genesis", schema, args)
 
 
+def fixture_seeds():
+    with open(os.path.join(ROOT, "Tests", "Fixtures", "json-schema-cases.json"), encoding="utf-8") as f:
+        cases = json.load(f)
+    for case in cases["accepted"]:
+        for instance in case["valid"] + [bad["instance"] for bad in case["invalid"]]:
+            if len(compact(case["schema"]) + compact(instance)) < 4096:
+                emit("shared", case["schema"], instance)
+    for case in cases["refused"]:
+        if len(compact(case["schema"])) < 4096:
+            emit("refused", case["schema"], None)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     library_seeds()
     genesis_seeds()
+    fixture_seeds()
 
 
 if __name__ == "__main__":

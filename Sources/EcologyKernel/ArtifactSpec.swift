@@ -73,8 +73,10 @@ struct ArtifactSpec {
                 throw KernelError.invalid("interface.tools[\(n)].name must be 1-64 letters, digits or '_'")
             }
             if !seen.insert(name).inserted { throw KernelError.invalid("interface.tools has '\(name)' twice") }
-            if let s = t["inputSchema"], s.objectValue == nil {
-                throw KernelError.invalid("interface.tools[\(n)].inputSchema must be an object")
+            if let s = t["inputSchema"] {
+                guard s.objectValue != nil else { throw KernelError.invalid("interface.tools[\(n)].inputSchema must be an object") }
+                // Refused now, keyword named, rather than validating nothing at every invoke.
+                _ = try JSONSchema.compile(s, path: "interface.tools[\(n)].inputSchema")
             }
         }
     }

@@ -1,4 +1,5 @@
 import EcologyCore
+import Foundation
 import XCTest
 
 final class JSONSchemaTests: XCTestCase {
@@ -55,12 +56,82 @@ final class JSONSchemaTests: XCTestCase {
         }
     }
 
-    func testUnionTypesAndUnknownKeywords() throws {
-        let s: JSONValue = ["type": ["string", "null"], "format": "whatever"]
+    func testUnionTypesAndRefusedKeywords() throws {
+        let s: JSONValue = ["type": ["string", "null"], "description": "annotations are ignored"]
         try JSONSchema.validate("x", against: s)
         try JSONSchema.validate(nil, against: s)
         XCTAssertEqual(code { try JSONSchema.validate(1, against: s) }.0, .invalidArgs)
-        try JSONSchema.validate(1, against: "not a schema")  // a non-object schema accepts anything
+        // A keyword outside the subset is refused, never ignored, and so is a schema that is no schema.
+        do {
+            _ = try JSONSchema.compile(["type": "string", "format": "email"], path: "interface.tools[0].inputSchema")
+            XCTFail("format was accepted")
+        } catch let e as KernelError {
+            XCTAssertEqual(e.code, .invalidArgs)
+            XCTAssertEqual(e.details?["keyword"], "format")
+            XCTAssertEqual(e.details?["path"], "interface.tools[0].inputSchema.format")
+            XCTAssertTrue(e.message.hasPrefix("interface.tools[0].inputSchema.format uses 'format', which is not a supported keyword"), e.message)
+        }
+        XCTAssertEqual(code { try JSONSchema.validate(1, against: "not a schema") }.0, .invalidArgs)
+    }
+
+    func testMismatchesCarryKeywordAndPath() throws {
+        let compiled = try JSONSchema.compile(schema)
+        do {
+            try compiled.validate(["name": "abc", "count": 3, "tags": ["a", 2]])
+            XCTFail("accepted")
+        } catch let e as KernelError {
+            XCTAssertEqual(e.details, ["keyword": "type", "path": "args.tags[1]"])
+        }
+    }
+
+    // MARK: the cases sandbox/tests/test_schema.py runs too
+
+    static func sharedCases() throws -> JSONValue {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/json-schema-cases.json")
+        return try JSONCodec.decode(try Data(contentsOf: url))
+    }
+
+    func testSharedAcceptedCasesValidateAsPythonDoes() throws {
+        let cases = try XCTUnwrap(try Self.sharedCases()["accepted"]?.arrayValue)
+        XCTAssertGreaterThan(cases.count, 40)
+        for c in cases {
+            let name = c["description"]?.stringValue ?? "?"
+            let compiled: CompiledSchema
+            do { compiled = try JSONSchema.compile(try XCTUnwrap(c["schema"]), path: "schema") } catch {
+                XCTFail("\(name): refused: \(error)"); continue
+            }
+            for instance in c["valid"]?.arrayValue ?? [] {
+                XCTAssertNoThrow(try compiled.validate(instance), "\(name): \(JSONCodec.string(instance).prefix(80))")
+            }
+            for bad in c["invalid"]?.arrayValue ?? [] {
+                let instance = bad["instance"] ?? .null
+                do {
+                    try compiled.validate(instance)
+                    XCTFail("\(name): \(JSONCodec.string(instance).prefix(80)) was accepted")
+                } catch let e as KernelError {
+                    XCTAssertEqual(e.code, .invalidArgs)
+                    XCTAssertEqual(e.details?["keyword"], bad["keyword"], "\(name): \(e.message)")
+                    XCTAssertEqual(e.details?["path"], bad["path"], "\(name): \(e.message)")
+                }
+            }
+        }
+    }
+
+    func testSharedRefusedCasesNameTheKeywordAsPythonDoes() throws {
+        let cases = try XCTUnwrap(try Self.sharedCases()["refused"]?.arrayValue)
+        XCTAssertGreaterThan(cases.count, 70)
+        for c in cases {
+            let name = c["description"]?.stringValue ?? "?"
+            do {
+                _ = try JSONSchema.compile(c["schema"] ?? .null, path: "schema")
+                XCTFail("\(name): accepted")
+            } catch let e as KernelError {
+                XCTAssertEqual(e.code, .invalidArgs, name)
+                XCTAssertEqual(e.details?["keyword"], c["keyword"], "\(name): \(e.message)")
+                XCTAssertEqual(e.details?["path"], c["path"], "\(name): \(e.message)")
+            }
+        }
     }
 
     func testParameterOrderIsRequiredThenOptionalAlphabetically() {

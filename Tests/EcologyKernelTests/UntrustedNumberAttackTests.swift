@@ -38,12 +38,19 @@ final class UntrustedNumberAttackTests: XCTestCase {
                {"name": "high", "description": "x ≤ -1e19", "inputSchema": {"type": "object", "required": ["x"],
                  "properties": {"x": {"type": "number", "maximum": -1e19}}}},
                {"name": "int", "description": "x ≤ 9.3e18", "inputSchema": {"type": "object", "required": ["x"],
-                 "properties": {"x": {"type": "integer", "maximum": 9.3e18, "minimum": -9.3e18}}}},
-               {"name": "len", "description": "s of length ≥ 1e300", "inputSchema": {"type": "object", "required": ["s"],
-                 "properties": {"s": {"type": "string", "minLength": 1e300, "maxLength": -1e300}}}}
+                 "properties": {"x": {"type": "integer", "maximum": 9.3e18, "minimum": -9.3e18}}}}
              ]}}
             """)
         try XCTUnwrapOK(w.act("alpha", "write", tool))
+        // minLength / maxLength that are not exact non-negative integers are malformed: refused when written.
+        let lengths = try params("""
+            {"artifact_id": "lengths", "code": "echo", "content": "lengths of 1e300",
+             "interface": {"tools": [{"name": "len", "description": "s of length ≥ 1e300", "inputSchema": {"type": "object",
+               "required": ["s"], "properties": {"s": {"type": "string", "minLength": 1e300, "maxLength": -1e300}}}}]}}
+            """)
+        let refused = w.act("alpha", "write", lengths)
+        XCTAssertCode(refused, .invalidArgs)
+        XCTAssertEqual(refused.error?.details?["keyword"], "maxLength", "\(refused)")
         let before = try w.snapshot()
         let low = w.act("beta", "invoke", try params(#"{"artifact_id": "bounded", "method": "low", "args": [{"x": 0}]}"#))
         XCTAssertCode(low, .invalidArgs)
@@ -52,8 +59,6 @@ final class UntrustedNumberAttackTests: XCTestCase {
         // Int64.max is within ±9.3e18; the exact comparison must not round it past the bound either.
         XCTAssertTrue(w.act("beta", "invoke", try params(#"{"artifact_id": "bounded", "method": "int", "args": [{"x": 9223372036854775807}]}"#)).isOK)
         XCTAssertCode(w.act("beta", "invoke", try params(#"{"artifact_id": "bounded", "method": "int", "args": [{"x": 1e300}]}"#)), .invalidArgs)
-        // minLength / maxLength that are not exact integers are not bounds at all (ignored, as unknown keywords are).
-        XCTAssertTrue(w.act("beta", "invoke", try params(#"{"artifact_id": "bounded", "method": "len", "args": [{"s": "short"}]}"#)).isOK)
         XCTAssertEqual(try w.snapshot().filter { !$0.hasPrefix("events") && !$0.hasPrefix("principals") },
                        before.filter { !$0.hasPrefix("events") && !$0.hasPrefix("principals") })
         assertStillServing(w)

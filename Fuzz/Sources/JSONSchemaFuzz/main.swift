@@ -1,8 +1,10 @@
 // Fuzzes `JSONSchema` with both of its inputs hostile, as a tool's `inputSchema` (written
 // by any agent) and an invoker's arguments are. The input is two JSON documents: the
-// schema, a newline, then the instance. Each is used the way `Kernel.invoke` uses them:
-// positional or named arguments, validation, positional order for the call.
-// Property: no input traps.
+// schema, a newline, then the instance. Each is used the way the kernel uses them: the
+// schema compiled as `ArtifactSpec.validateInterface` does on write (refused unless in the
+// subset), then positional or named arguments, validation, positional order for the call.
+// Properties: no input traps; a compiled schema validates within its step budget (which
+// is small here, so that budget exhaustion is exercised too) and answers the same twice.
 import EcologyCore
 import Foundation
 import FuzzSupport
@@ -19,11 +21,16 @@ func fuzzJSONSchema(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     } else {
         instance = .null
     }
-    _ = try? JSONSchema.validate(instance, against: schema)
+    guard let compiled = try? JSONSchema.compile(schema) else { return 0 }
+    let first = Result { try compiled.stepsToValidate(instance, steps: 20_000) }
+    let again = Result { try compiled.stepsToValidate(instance, steps: 20_000) }
+    if case .success(let a) = first, case .success(let b) = again, a != b {
+        fatalError("validation is not deterministic: \(a) then \(b)")
+    }
     _ = JSONSchema.parameterOrder(of: schema)
     let args = instance.arrayValue ?? [instance]
     if let named = try? JSONSchema.namedArguments(args, schema: schema) {
-        if (try? JSONSchema.validate(.object(named), against: schema)) != nil {
+        if (try? compiled.validate(.object(named), steps: 20_000)) != nil {
             _ = try? JSONSchema.positionalArguments(named, schema: schema)
         }
     }
