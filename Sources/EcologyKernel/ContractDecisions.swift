@@ -1,7 +1,6 @@
 import EcologyCore
 import EcologyStore
 import Foundation
-import GRDB
 
 /// What a custom contract is asked: an action on an artifact, as the contract will see
 /// it (a gift's recipient is asked about with itself as the owner), by whom, paid by whom.
