@@ -64,14 +64,15 @@ enum ComputeHoldRule {
     }
 }
 
-/// The freeze: a principal whose compute is in debt is frozen, and thawed once it has recovered.
-enum FreezeRule {
+/// The freeze: a principal whose compute is in debt is frozen, and thawed once it has
+/// recovered. Public: the supervisor applies `transition` to its agents' children.
+public enum FreezeRule {
     /// What to do with an agent's child after a supervision window has been charged.
-    enum Transition: Equatable { case freeze, thawToRunning, thawToSleeping }
+    public enum Transition: Equatable, Sendable { case freeze, thawToRunning, thawToSleeping }
 
     /// `inDebt`: its bucket after the charge; `childFrozen`: the child is stopped now;
     /// `sleeping`: it waits on a sleep condition (a thawed child goes back to waiting).
-    static func transition(inDebt: Bool, childFrozen: Bool, sleeping: Bool) -> Transition? {
+    public static func transition(inDebt: Bool, childFrozen: Bool, sleeping: Bool) -> Transition? {
         if inDebt && !childFrozen { return .freeze }
         if !inDebt && childFrozen { return sleeping ? .thawToSleeping : .thawToRunning }
         return nil
@@ -79,7 +80,7 @@ enum FreezeRule {
 
     /// The event to record when the recorded state no longer matches the bucket
     /// (`agent_frozen` / `agent_unfrozen`), or nil when it still does.
-    static func eventToRecord(inDebt: Bool, recordedFrozen: Bool) -> String? {
+    public static func eventToRecord(inDebt: Bool, recordedFrozen: Bool) -> String? {
         inDebt == recordedFrozen ? nil : (inDebt ? "agent_frozen" : "agent_unfrozen")
     }
 }
