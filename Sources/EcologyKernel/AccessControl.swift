@@ -2,63 +2,29 @@ import EcologyCore
 import Foundation
 import GRDB
 
-/// The actions a contract is asked about.
-public enum AccessAction: String, Sendable, CaseIterable {
-    case read, write, edit, invoke, delete, transfer
-}
-
-/// The four native contracts every world has. Custom contracts are Python artifacts
-/// run by the executor in `contract` mode.
-public enum GenesisContract: String, Sendable, CaseIterable {
-    /// Anyone reads and invokes; only the owner writes, edits, deletes, transfers. The default.
-    case freeware = "genesis_freeware"
-    /// Only the artifact itself or its owner may do anything.
-    case selfOwned = "genesis_self_owned"
-    /// Only the owner may do anything.
-    case `private` = "genesis_private"
-    /// Anyone may do anything.
-    case `public` = "genesis_public"
-
-    func decide(_ action: AccessAction, artifact: Artifact, requester: String) -> (Bool, String) {
-        decide(action, artifactID: artifact.id, owner: artifact.ownerID, requester: requester)
-    }
-
-    /// The rule itself, on identities only (search uses it without loading artifacts).
-    func decide(_ action: AccessAction, artifactID: String, owner: String, requester: String) -> (Bool, String) {
-        let isOwner = requester == owner
-        switch self {
-        case .public: return (true, "public")
-        case .private: return isOwner ? (true, "owner") : (false, "only the owner (\(owner)) may \(action.rawValue) a private artifact")
-        case .selfOwned:
-            if isOwner || requester == artifactID { return (true, "self or owner") }
-            return (false, "only \(artifactID) itself or its owner may \(action.rawValue) it")
-        case .freeware:
-            if action == .read || action == .invoke || isOwner { return (true, isOwner ? "owner" : "freeware") }
-            return (false, "only the owner (\(owner)) may \(action.rawValue) this artifact")
-        }
-    }
-}
-
-/// Remembers custom-contract decisions. Keys include the versions of both the
-/// artifact and the contract, so any change to either invalidates the entry.
+/// Remembers custom-contract decisions. Keys include the versions of both the artifact
+/// and the contract, so any change to either invalidates the entry, and the owner the
+/// contract was shown: a gift's recipient is asked about as if it owned the artifact
+/// (`transferOwnership`), and that answer must never stand for the artifact as it is.
 final class PermissionCache: @unchecked Sendable {
     struct Key: Hashable {
-        var contract: String, contractVersion: Int64, artifact: String, artifactVersion: Int64
+        var contract: String, contractVersion: Int64, artifact: String, artifactVersion: Int64, owner: String
         var action: String, requester: String
     }
-    struct Entry { var allowed: Bool; var reason: String; var expiresAt: Int64 }
+    struct Entry { var decision: ContractDecision; var expiresAt: Int64 }
 
+    // @unchecked: `entries` is only touched with `lock` held.
     private let lock = NSLock()
     private var entries: [Key: Entry] = [:]
     private let capacity: Int
 
     init(capacity: Int) { self.capacity = max(1, capacity) }
 
-    func get(_ key: Key, now: Int64) -> Entry? {
+    func get(_ key: Key, now: Int64) -> ContractDecision? {
         lock.lock(); defer { lock.unlock() }
         guard let e = entries[key] else { return nil }
         if e.expiresAt < now { entries[key] = nil; return nil }
-        return e
+        return e.decision
     }
 
     func put(_ key: Key, _ entry: Entry) {
@@ -71,21 +37,36 @@ final class PermissionCache: @unchecked Sendable {
 }
 
 extension Kernel {
-    /// Asks the artifact's contract whether `call.caller` may perform `action`.
-    /// Throws ACCESS_DENIED with the contract's reason. There is no owner bypass:
-    /// owners get their rights from the contract like everyone else. A custom contract
-    /// runs on `call.payer`'s compute and within `call`'s deadline.
+    /// Asks the artifact's contract whether `call.caller` may perform `action`, in an
+    /// action's apply step (inside its transaction). Throws ACCESS_DENIED with the
+    /// contract's reason. There is no owner bypass: owners get their rights from the
+    /// contract like everyone else. A genesis contract decides here; a custom one never
+    /// runs here (no child while a write transaction is open): its answer comes from
+    /// `decisions` (asked before, `Kernel.deciding`) or the permission cache, for exactly
+    /// this version of artifact and contract, else `ContractDecisionNeeded` is thrown and
+    /// the action asks it and applies again.
     func authorize(_ db: Database, _ action: AccessAction, on artifact: Artifact, by call: CallContext,
-                   context: JSONValue = .object([:])) throws {
-        let requester = call.caller
-        if try authorizeNative(artifact.accessContractID, action, artifactID: artifact.id, owner: artifact.ownerID, requester: requester) {
+                   decisions: ContractDecisions) throws {
+        if try authorizeNative(artifact.accessContractID, action, artifactID: artifact.id, owner: artifact.ownerID, requester: call.caller) {
             return
         }
-        let (allowed, reason) = try evaluateCustomContract(db, action, on: artifact, by: call, context: context)
-        if !allowed {
-            throw KernelError(.accessDenied, "contract \(artifact.accessContractID) denied \(action.rawValue): \(reason)",
+        let decision = try customDecision(db, ContractQuestion(action: action, artifact: artifact, call: call), decisions: decisions)
+        if !decision.allowed {
+            throw KernelError(.accessDenied, "contract \(artifact.accessContractID) denied \(action.rawValue): \(decision.reason)",
                               details: ["contract": .string(artifact.accessContractID), "action": .string(action.rawValue)])
         }
+    }
+
+    /// A custom contract's answer to `question` for the contract as it is in `db` now:
+    /// decided by rule when the contract is missing, else asked before (`decisions`) or cached.
+    func customDecision(_ db: Database, _ question: ContractQuestion, decisions: ContractDecisions) throws -> ContractDecision {
+        let contractID = question.artifact.accessContractID
+        guard let contract = try Artifact.load(db, contractID), !contract.isDeleted, contract.canExecute, contract.code != nil else {
+            return ContractRules.missingContract(contractID, question.action)
+        }
+        let key = question.key(contractVersion: contract.version)
+        if let answer = decisions.answer(key) ?? permissionCache.get(key, now: clock.nowMicros()) { return answer }
+        throw ContractDecisionNeeded(question: question)
     }
 
     /// Decides under a genesis contract from identities alone (no artifact load).
@@ -97,67 +78,72 @@ extension Kernel {
         return true
     }
 
-    /// Runs a custom contract as a pure function in the sandbox (contract mode: no
-    /// kernel calls). A missing or deleted contract fails closed for the actions
-    /// that change or move things, and open for read/invoke — and says so.
+    /// Runs a custom contract as a pure function in the sandbox (contract mode: no kernel
+    /// calls), with no transaction open, and returns its answer with the key it holds
+    /// for; nil when the contract is missing or deleted (the apply step decides that by
+    /// rule, `ContractRules.missingContract`).
     ///
     /// The requester's payer pays for the evaluation: it must be able to (`reserveCompute`,
     /// else the error is thrown and nothing runs), the child gets at most the time left
-    /// before the call chain's deadline, and its measured CPU is charged after the action's
-    /// transaction (`settleDeferredCharges`), so a denial, which rolls that transaction
-    /// back, does not make the work free. A cached decision runs nothing and costs nothing.
-    func evaluateCustomContract(_ db: Database, _ action: AccessAction, on artifact: Artifact, by call: CallContext,
-                                context: JSONValue) throws -> (Bool, String) {
-        let requester = call.caller
+    /// before the call chain's deadline, and its measured CPU is charged when the action
+    /// ends (`settleDeferredCharges`), whatever the action's outcome, so a denial does not
+    /// make the work free. A cached decision runs nothing and costs nothing.
+    func evaluateCustomContract(_ question: ContractQuestion) throws -> (PermissionCache.Key, ContractDecision)? {
+        let artifact = question.artifact, call = question.call, action = question.action
         let contractID = artifact.accessContractID
-        guard let contract = try Artifact.load(db, contractID), !contract.isDeleted,
-              contract.canExecute, let code = contract.code else {
-            let failOpen = action == .read || action == .invoke
-            return (failOpen, "access contract \(contractID) is missing or deleted (fails \(failOpen ? "open for reads" : "closed"))")
+        struct Run { let key: PermissionCache.Key; let code: String; let content: String; let reservation: ComputeReservation; let timeout: Double }
+        enum Step { case missing, cached(PermissionCache.Key, ContractDecision), run(Run) }
+        // The contract, the cache and the payer's compute, from one snapshot, then no transaction while the child runs.
+        let step: Step = try readOnly { db in
+            guard let contract = try Artifact.load(db, contractID), !contract.isDeleted, contract.canExecute, let code = contract.code else {
+                return .missing
+            }
+            let now = clock.nowMicros()
+            let key = question.key(contractVersion: contract.version)
+            if let hit = permissionCache.get(key, now: now) { return .cached(key, hit) }
+            let timeout = call.remainingSeconds(now: now, limit: config.limits.contractTimeoutSeconds)
+            guard timeout > 0 else {
+                throw KernelError(.timeout, "the call chain's deadline has passed; contract \(contractID) was not asked",
+                                  details: ["limit": "wall"])
+            }
+            // The contract policy's CPU limit (`SandboxPolicy`: the contract timeout rounded up).
+            let reservation = try reserveCompute(db, payer: call.payer,
+                                                 ceilingSeconds: ExecutionRequest.wholeSeconds(config.limits.contractTimeoutSeconds),
+                                                 wallSeconds: timeout, what: "contract \(contractID)")
+            return .run(Run(key: key, code: code, content: contract.content, reservation: reservation, timeout: timeout))
         }
-        let now = clock.nowMicros()
-        let key = PermissionCache.Key(contract: contractID, contractVersion: contract.version, artifact: artifact.id,
-                                      artifactVersion: artifact.version, action: action.rawValue, requester: requester)
-        if let hit = permissionCache.get(key, now: now) { return (hit.allowed, hit.reason) }
-        let timeout = call.remainingSeconds(now: now, limit: config.limits.contractTimeoutSeconds)
-        guard timeout > 0 else {
-            throw KernelError(.timeout, "the call chain's deadline has passed; contract \(contractID) was not asked",
-                              details: ["limit": "wall"])
+        let run: Run
+        switch step {
+        case .missing: return nil
+        case .cached(let key, let decision): return (key, decision)
+        case .run(let r): run = r
         }
-        // The contract policy's CPU limit (`SandboxPolicy`: the contract timeout rounded up).
-        let reservation = try reserveCompute(db, payer: call.payer,
-                                             ceilingSeconds: ExecutionRequest.wholeSeconds(config.limits.contractTimeoutSeconds),
-                                             wallSeconds: timeout, what: "contract \(contractID)")
         let request = ExecutionRequest(
-            kind: .contract, artifactID: contractID, code: code, method: "check_permission",
-            args: [.string(artifact.id), .string(action.rawValue), .string(requester), artifact.metadataJSON, context],
-            caller: contractID, depth: 0, timeoutSeconds: timeout,
+            kind: .contract, artifactID: contractID, code: run.code, method: "check_permission",
+            args: [.string(artifact.id), .string(action.rawValue), .string(call.caller), artifact.metadataJSON, .object([:])],
+            caller: contractID, depth: 0, timeoutSeconds: run.timeout,
             memoryLimitBytes: config.resources.memoryLimitBytes, maxOutputBytes: 4096,
-            deadlineMicros: call.deadlineMicros, cpuLimitSeconds: reservation.cpuLimitSeconds)
-        let outcome = executor.execute(request) { _, _ in
-            .failure(KernelError(.accessDenied, "contracts are pure: kernel calls are refused"))
+            deadlineMicros: call.deadlineMicros, cpuLimitSeconds: run.reservation.cpuLimitSeconds)
+        let outcome: ExecutionOutcome
+        do {
+            outcome = try runChild(request) { _, _ in
+                .failure(KernelError(.accessDenied, "contracts are pure: kernel calls are refused"))
+            }
+        } catch {
+            releaseCompute(run.reservation)
+            throw error
         }
         var record: [String: JSONValue] = [
             "contract_id": .string(contractID), "artifact_id": .string(artifact.id), "action": .string(action.rawValue),
-            "requester": .string(requester), "payer": .string(call.payer),
+            "requester": .string(call.caller), "payer": .string(call.payer),
             "cpu_ms": .number(Double(outcome.cpuMicros) / 1000), "wall_ms": .number(Double(outcome.wallMicros) / 1000),
         ]
         if case .failure(let e) = outcome.result { record["error"] = .string(e.code.rawValue) }
-        computeReservations.deferCharge(reservation, cpuMicros: outcome.cpuMicros, event: ("contract_evaluated", .object(record)))
-        guard case .success(let value) = outcome.result, let allowed = value["allowed"]?.boolValue else {
-            let why: String
-            if case .failure(let e) = outcome.result { why = e.description } else { why = "returned no boolean 'allowed'" }
-            return (false, "contract \(contractID) failed (\(why)); failing closed")
+        computeReservations.deferCharge(run.reservation, cpuMicros: outcome.cpuMicros, event: ("contract_evaluated", .object(record)))
+        let decision = ContractRules.answer(of: outcome.result, contractID: contractID)
+        if let expiresAt = ContractRules.cacheExpiry(contractContent: run.content, ran: outcome.result, now: clock.nowMicros()) {
+            permissionCache.put(run.key, .init(decision: decision, expiresAt: expiresAt))
         }
-        let reason = value["reason"]?.stringValue ?? (allowed ? "allowed" : "denied")
-        // The contract declares how long its answers may be cached: content {"cache_ttl_seconds": N}.
-        let ttl = (try? JSONCodec.decode(contract.content))?["cache_ttl_seconds"]?.doubleValue ?? 0
-        if ttl > 0 {
-            // The contract's author chooses the TTL (any JSON number, 1e300 included): an
-            // absurd one means "until the contract or the artifact changes", never a trap.
-            let expiresAt = now.saturatingAdd(CheckedNumber.micros(fromSeconds: ttl))
-            permissionCache.put(key, .init(allowed: allowed, reason: reason, expiresAt: expiresAt))
-        }
-        return (allowed, reason)
+        return (run.key, decision)
     }
 }

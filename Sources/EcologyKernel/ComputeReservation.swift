@@ -65,7 +65,8 @@ struct ComputeReservation: Sendable {
 }
 
 extension Kernel {
-    /// Checks that `payer` can pay for an execution of `what` and holds compute for it.
+    /// Checks that `payer` can pay for an execution of `what` and holds compute for it
+    /// (the arithmetic: `ComputeHoldRule.hold`).
     ///
     /// The payer must be a principal (a payer that is not one would let code run for free),
     /// not frozen, with available compute (balance minus holds) above zero. The execution's
@@ -84,33 +85,29 @@ extension Kernel {
             }
             let now = clock.nowMicros()
             try requireNotFrozen(payer, state.bucket, now: now)
-            let (available, overflow) = state.bucket.scaledBalance(atMicros: now).subtractingReportingOverflow(held[payer] ?? 0)
-            guard !overflow, available > 0 else {
+            let balanceScaled = state.bucket.scaledBalance(atMicros: now)
+            guard let hold = ComputeHoldRule.hold(balanceScaled: balanceScaled, heldScaled: held[payer] ?? 0,
+                                                  ceilingSeconds: ceilingSeconds, wallSeconds: wallSeconds) else {
                 let balance = state.bucket.balance(atMicros: now)
+                let available = balanceScaled.subtractingReportingOverflow(held[payer] ?? 0).partialValue
                 throw KernelError(.insufficientCompute,
                                   "\(payer) cannot pay for running \(what): compute balance \(balance) CPU-ms, of which running executions hold \((held[payer] ?? 0) / TokenBucket.scale); it recovers by accumulation or a transfer",
                                   details: ["compute": .int(balance), "held": .int((held[payer] ?? 0) / TokenBucket.scale)],
                                   retryAfter: state.bucket.ratePerSecond > 0 ? Double(1 - available) / Double(state.bucket.ratePerSecond) / 1_000_000 : nil)
             }
-            let perSecond = 1000 * TokenBucket.scale
-            // Whole seconds that `available` covers, rounded up (available > 0, no overflow: it is below Int64.max).
-            let seconds = available / perSecond + (available % perSecond == 0 ? 0 : 1)
-            let cpu = Int(max(1, min(Int64(max(1, ceilingSeconds)), seconds)))
-            let burnable = Int64(min(cpu, ExecutionRequest.wholeSeconds(wallSeconds)))
-            let hold = min(burnable * perSecond, available)
-            held[payer] = (held[payer] ?? 0) + hold
-            return ComputeReservation(payer: payer, scaledUnits: hold, cpuLimitSeconds: cpu)
+            held[payer] = (held[payer] ?? 0) + hold.scaledUnits
+            return ComputeReservation(payer: payer, scaledUnits: hold.scaledUnits, cpuLimitSeconds: hold.cpuLimitSeconds)
         }
     }
 
     /// Releases a hold; call it once the execution's measured CPU is charged (committed).
     func releaseCompute(_ r: ComputeReservation) { computeReservations.release(r) }
 
-    /// Charges, in a transaction of their own, the CPU of contract evaluations that ran
-    /// inside another action's transaction (which a denial rolls back: charged there, the
-    /// work would go unpaid exactly when the contract says no), then releases their holds.
-    /// Called when an action ends, outside any transaction; whatever a failed commit leaves
-    /// is charged by the next action.
+    /// Charges, in a transaction of their own, the CPU of the contract evaluations an
+    /// action asked for (before its apply step, which a denial rolls back: charged there,
+    /// the work would go unpaid exactly when the contract says no), then releases their
+    /// holds. Called when an action ends, outside any transaction; whatever a failed commit
+    /// leaves is charged by the next action.
     func settleDeferredCharges() {
         let items = computeReservations.takeDeferred()
         guard !items.isEmpty else { return }

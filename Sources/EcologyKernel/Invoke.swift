@@ -35,31 +35,28 @@ extension Kernel {
     }
 
     func invokeUserCode(_ id: String, method: String, args: [JSONValue], context: CallContext) throws -> Envelope {
-        // Phase 1: checks, in a read transaction.
-        var callArgs = args
-        let artifact: Artifact = try readOnly { db in
+        // Phase 1: checks, in a read transaction; the tool's contract, if a custom one, is
+        // asked with none open (`deciding`).
+        let (artifact, callArgs): (Artifact, [JSONValue]) = try deciding { decisions in try readOnly { db in
             let a = try liveArtifact(db, id)
             guard a.canExecute, let code = a.code, !code.isEmpty else {
                 throw KernelError.invalid("\(id) is not executable")
             }
-            if a.price > 0 && context.caller != context.payer {
-                // Confused deputy: tool code runs as the tool and must not spend its invoker's scrip.
-                throw KernelError.denied("\(id) has a price of \(a.price) scrip; tool code cannot spend its invoker's scrip (only a principal's own invokes pay prices)")
-            }
+            // Confused deputy: tool code runs as the tool and must not spend its invoker's scrip.
+            if let refusal = PaymentRules.deputyRefusal(tool: id, price: a.price, caller: context.caller, payer: context.payer) { throw refusal }
             // No work runs unpaid: the payer must be a principal (checked before any contract runs on its behalf).
             guard let payer = try Principal.load(db, context.payer) else {
                 throw KernelError.denied("\(context.payer) is not a principal: nobody would pay for running \(id) (only artifacts with standing pay for compute)")
             }
             try requireNotFrozen(payer, now: clock.nowMicros())
-            if payer.scrip < a.price {
-                throw KernelError(.insufficientFunds, "\(id) costs \(a.price) scrip per call; \(context.payer) has \(payer.scrip)")
-            }
+            if let refusal = PaymentRules.fundsRefusal(tool: id, price: a.price, payer: context.payer, scrip: payer.scrip) { throw refusal }
             // Permission before any detail of the interface is revealed.
-            try authorize(db, .invoke, on: a, by: context)
+            try authorize(db, .invoke, on: a, by: context, decisions: decisions)
             guard let tool = a.tool(method) else {
                 let names = a.interface?["tools"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
                 throw KernelError.invalid("\(id) has no tool '\(method.prefix(64))'; tools: \(names.joined(separator: ", "))")
             }
+            var callArgs = args
             if let schema = tool["inputSchema"] {
                 let named = try JSONSchema.namedArguments(args, schema: schema)
                 try JSONSchema.validate(.object(named), against: schema)
@@ -68,8 +65,8 @@ extension Kernel {
                     callArgs = try JSONSchema.positionalArguments(named, schema: schema)
                 }
             }
-            return a
-        }
+            return (a, callArgs)
+        } }
 
         // A contract asked in phase 1 is charged now, so its hold does not shrink the tool's.
         settleDeferredCharges()
@@ -84,15 +81,20 @@ extension Kernel {
             try reserveCompute(db, payer: context.payer, ceilingSeconds: config.limits.executionCPUSeconds,
                                wallSeconds: timeout, what: id)
         }
-        let inner = CallContext(caller: id, payer: artifact.hasStanding ? id : context.payer, depth: context.depth + 1,
-                                deadlineMicros: context.deadlineMicros)
+        let inner = PaymentRules.toolContext(tool: id, hasStanding: artifact.hasStanding, invokedBy: context)
         let request = ExecutionRequest(
             kind: .artifact, artifactID: id, code: artifact.code ?? "", method: method, args: callArgs,
             caller: context.caller, depth: context.depth + 1, timeoutSeconds: timeout,
             memoryLimitBytes: config.resources.memoryLimitBytes, maxOutputBytes: config.limits.maxOutputBytes,
             deadlineMicros: context.deadlineMicros, cpuLimitSeconds: reservation.cpuLimitSeconds)
-        let outcome = executor.execute(request) { [self] action, params in
-            handle(action: action, params: params, context: inner)
+        let outcome: ExecutionOutcome
+        do {
+            outcome = try runChild(request) { [self] action, params in
+                handle(action: action, params: params, context: inner)
+            }
+        } catch {
+            releaseCompute(reservation)
+            throw error
         }
 
         // Phase 3: charge what was consumed, pay the price on success, record the event.
@@ -108,10 +110,13 @@ extension Kernel {
             var paid: Int64 = 0
             // Ownership may have changed while the code ran (an escrow sale): pay whoever owns it now.
             let recipient = try payee(db, of: try Artifact.load(db, id) ?? artifact)
-            if case .success = result, artifact.price > 0, recipient != context.payer {
+            var succeeded = false
+            if case .success = result { succeeded = true }
+            let due = PaymentRules.priceDue(price: artifact.price, succeeded: succeeded, payee: recipient, payer: context.payer)
+            if due > 0 {
                 do {
-                    try moveScrip(db, from: context.payer, to: recipient, amount: artifact.price)
-                    paid = artifact.price
+                    try moveScrip(db, from: context.payer, to: recipient, amount: due)
+                    paid = due
                 } catch let e as KernelError {
                     result = .failure(e)
                 }

@@ -117,20 +117,21 @@ public final class Kernel: @unchecked Sendable {
     /// Runs `body` in one write transaction after checking that the payer is not frozen
     /// and charging it the kernel's own cost of the action. The charge comes first so that
     /// check and charge share one read; if `body` fails, the transaction (charge included)
-    /// rolls back.
+    /// rolls back. `body` is an apply step: it runs no child (`runChild` refuses inside
+    /// it); custom contracts are asked before it (`deciding`).
     func transaction<T>(_ context: CallContext, costMs: Int64 = 0, _ body: (Database) throws -> T) throws -> T {
-        // A custom contract asked inside `body` is charged after the transaction, whether it commits or not.
+        // The custom contracts asked for this action are charged after the transaction, whether it commits or not.
         defer { settleDeferredCharges() }
         do {
             return try database.writeTransaction { db in
                 try chargeActionCost(db, payer: context.payer, kernelMs: costMs)
                 return try body(db)
             }
-        } catch let e as KernelError { throw e } catch { throw Self.internalError(error) }
+        } catch let e as KernelError { throw e } catch let e as ContractDecisionNeeded { throw e } catch { throw Self.internalError(error) }
     }
 
     func readOnly<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try database.readTransaction(body) } catch let e as KernelError { throw e } catch { throw Self.internalError(error) }
+        do { return try database.readTransaction(body) } catch let e as KernelError { throw e } catch let e as ContractDecisionNeeded { throw e } catch { throw Self.internalError(error) }
     }
 
     /// Loads an artifact that must exist and not be a tombstone.
@@ -178,10 +179,12 @@ public final class Kernel: @unchecked Sendable {
     }
 
     func read(_ id: String, _ context: CallContext) throws -> JSONValue {
-        try transaction(context, costMs: config.costs.readMs) { db in
-            let a = try liveArtifact(db, id)
-            try authorize(db, .read, on: a, by: context)
-            return a.json
+        try deciding { decisions in
+            try transaction(context, costMs: config.costs.readMs) { db in
+                let a = try liveArtifact(db, id)
+                try authorize(db, .read, on: a, by: context, decisions: decisions)
+                return a.json
+            }
         }
     }
 
@@ -189,13 +192,15 @@ public final class Kernel: @unchecked Sendable {
     func write(_ args: Args, _ context: CallContext) throws -> JSONValue {
         let id = try args.id("artifact_id")
         _ = try ArtifactSpec(args: args, limits: config.limits)  // reject bad input before touching the database
-        return try transaction(context, costMs: config.costs.writeMs) { db in
-            if let existing = try Artifact.load(db, id), !existing.isDeleted {
-                try authorize(db, .write, on: existing, by: context)
-                let spec = try ArtifactSpec(args: args, limits: config.limits, base: existing)
-                return try replace(db, existing, with: spec, by: context).metadataJSON
+        return try deciding { decisions in
+            try transaction(context, costMs: config.costs.writeMs) { db in
+                if let existing = try Artifact.load(db, id), !existing.isDeleted {
+                    try authorize(db, .write, on: existing, by: context, decisions: decisions)
+                    let spec = try ArtifactSpec(args: args, limits: config.limits, base: existing)
+                    return try replace(db, existing, with: spec, by: context).metadataJSON
+                }
+                return try create(db, id: id, spec: try ArtifactSpec(args: args, limits: config.limits), by: context).metadataJSON
             }
-            return try create(db, id: id, spec: try ArtifactSpec(args: args, limits: config.limits), by: context).metadataJSON
         }
     }
 
@@ -204,9 +209,9 @@ public final class Kernel: @unchecked Sendable {
         let old = try args.string("old")
         let new = try args.string("new")
         if old.isEmpty { throw KernelError.invalid("'old' must not be empty") }
-        return try transaction(context, costMs: config.costs.writeMs) { db in
+        return try deciding { decisions in try transaction(context, costMs: config.costs.writeMs) { db in
             let a = try liveArtifact(db, id)
-            try authorize(db, .edit, on: a, by: context)
+            try authorize(db, .edit, on: a, by: context, decisions: decisions)
             guard a.content.contains(old) else { throw KernelError.invalid("'old' text does not occur in \(id)'s content") }
             // Size the result before building it: 256 KiB of "a" with old "a" and a 200 KiB
             // `new` would be a 50 GB string, allocated before the limit below could refuse it.
@@ -224,14 +229,14 @@ public final class Kernel: @unchecked Sendable {
                 throw KernelError.invalid("content would exceed \(config.limits.maxContentBytes) bytes")
             }
             return try replace(db, a, with: spec, by: context).metadataJSON
-        }
+        } }
     }
 
     /// Leaves a tombstone: content and code dropped, disk freed, the ID kept.
     func delete(_ id: String, _ context: CallContext) throws -> JSONValue {
-        try transaction(context, costMs: config.costs.writeMs) { db in
+        try deciding { decisions in try transaction(context, costMs: config.costs.writeMs) { db in
             var a = try liveArtifact(db, id)
-            try authorize(db, .delete, on: a, by: context)
+            try authorize(db, .delete, on: a, by: context, decisions: decisions)
             if a.kind == "genesis" { throw KernelError.denied("genesis artifacts cannot be deleted") }
             try requireNotListed(db, a)
             if a.hasStanding {
@@ -249,7 +254,7 @@ public final class Kernel: @unchecked Sendable {
             try events.append(db, "artifact_deleted", principal: context.caller,
                               ["artifact_id": .string(id), "freed_bytes": .int(freed), "charged_to": .string(a.chargedTo)])
             return .object(["artifact_id": .string(id), "deleted": .bool(true), "freed_bytes": .int(freed)])
-        }
+        } }
     }
 
     // MARK: - Artifact creation and replacement

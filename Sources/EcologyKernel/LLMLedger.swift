@@ -100,11 +100,10 @@ extension Kernel {
                 guard var p = try Principal.load(db, a.id) else { continue }
                 let inDebt = p.compute.isInDebt(atMicros: now)
                 frozen[a.id] = inDebt
-                if inDebt != p.frozenRecorded {
+                if let event = FreezeRule.eventToRecord(inDebt: inDebt, recordedFrozen: p.frozenRecorded) {
                     p.frozenRecorded = inDebt
                     try p.save(db)
-                    try events.append(db, inDebt ? "agent_frozen" : "agent_unfrozen", principal: a.id,
-                                      ["compute": .int(p.compute.balance(atMicros: now))])
+                    try events.append(db, event, principal: a.id, ["compute": .int(p.compute.balance(atMicros: now))])
                 }
             }
             return frozen

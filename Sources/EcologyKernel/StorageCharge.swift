@@ -69,7 +69,8 @@ extension Kernel {
                           details: ["charged_to": .string(a.chargedTo), "growth": .int(growth)])
     }
 
-    /// Consumes (positive delta) or frees disk quota of the principal charged. The world's
+    /// Consumes (positive delta) or frees disk quota of the principal charged
+    /// (`DiskQuotaRule.usedAfter`). The world's
     /// own artifacts (charged to `genesis`) are not metered; no genesis account is ever
     /// charged (`GenesisAccounts`).
     func adjustDisk(_ db: Database, principal: String, delta: Int64) throws {
@@ -79,12 +80,7 @@ extension Kernel {
             if delta > 0 { throw KernelError.notFound("principal \(principal) to charge for storage") }
             return
         }
-        let (after, overflow) = p.diskUsed.addingReportingOverflow(delta)
-        if delta > 0 && (overflow || after > p.diskQuota) {
-            throw KernelError(.quotaExceeded, "\(principal) would use \(overflow ? "more than" : "\(after) of") \(p.diskQuota) disk bytes",
-                              details: ["disk_used": .int(p.diskUsed), "disk_quota": .int(p.diskQuota), "needed": .int(delta)])
-        }
-        p.diskUsed = max(0, after)
+        p.diskUsed = try DiskQuotaRule.usedAfter(used: p.diskUsed, quota: p.diskQuota, delta: delta, principal: principal).get()
         try p.save(db)
     }
 

@@ -78,7 +78,8 @@ final class GroupCommit: @unchecked Sendable {
     private func run(_ batch: [Member], _ pool: DatabasePool) {
         defer { for m in batch { m.body = nil } }
         do {
-            try pool.writeWithoutTransaction { db in
+            // Marked for the kernel's rule that no child runs while the writer is held (`WriterThread`).
+            try pool.writeWithoutTransaction { db in try WriterThread.holding {
                 try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
                 var applied: [Member] = []
                 do {
@@ -106,7 +107,7 @@ final class GroupCommit: @unchecked Sendable {
                     if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
                     throw error
                 }
-            }
+            } }
         } catch {
             // Nothing of the batch was committed: every member that has no error of its own gets this one.
             for m in batch where m.error == nil { m.error = error }

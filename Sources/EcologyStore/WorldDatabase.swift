@@ -54,8 +54,10 @@ public final class WorldDatabase: @unchecked Sendable {
         try pool.read { db in try WorldMigrations.migrator.appliedMigrations(db) }
     }
 
+    /// Runs `body` in a write transaction of its own (no group commit), marked as holding
+    /// the writer (`WriterThread`).
     public func write<T>(_ body: (Database) throws -> T) throws -> T {
-        try pool.write(body)
+        try pool.write { db in try WriterThread.holding { try body(db) } }
     }
 
     /// Runs `body` in an IMMEDIATE write transaction and returns once it is committed.

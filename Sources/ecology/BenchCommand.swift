@@ -7,7 +7,7 @@ import Foundation
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks; each prints one JSON object of figures with --json.",
-        subcommands: [Ledger.self, Invoke.self, Agents.self, Soak.self])
+        subcommands: [Ledger.self, Invoke.self, Agents.self, Soak.self, ContractStall.self])
 
     struct Ledger: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -191,11 +191,16 @@ func XCTAssertCode(_ env: Envelope, _ code: ErrorCode, file: StaticString = #fil
 /// Tools (`kind == .artifact`): `echo` returns the args; `cpu:N` burns N CPU-µs;
 /// `fail:N` fails after N CPU-µs; `kernel` performs kernel call `method` with params `args[0]`.
 final class FakeExecutor: ArtifactExecutor, @unchecked Sendable {
+    // @unchecked: `_requests` and `_onContract` are only touched with `lock` held.
     private let lock = NSLock()
     private var _requests: [ExecutionRequest] = []
+    private var _onContract: ((ExecutionRequest) -> Void)?
 
     var requests: [ExecutionRequest] { lock.lock(); defer { lock.unlock() }; return _requests }
     func count(_ kind: ChildKind) -> Int { requests.filter { $0.kind == kind }.count }
+
+    /// Called on the evaluating thread before a contract answers: a test blocks or acts there.
+    func onContract(_ hook: ((ExecutionRequest) -> Void)?) { lock.lock(); _onContract = hook; lock.unlock() }
 
     func execute(_ request: ExecutionRequest, kernelCalls: @escaping KernelCallHandler) -> ExecutionOutcome {
         lock.lock(); _requests.append(request); lock.unlock()
@@ -206,6 +211,8 @@ final class FakeExecutor: ArtifactExecutor, @unchecked Sendable {
     }
 
     private func contract(_ r: ExecutionRequest) -> ExecutionOutcome {
+        lock.lock(); let hook = _onContract; lock.unlock()
+        hook?(r)
         if r.code == "crash" { return ExecutionOutcome(result: .failure(KernelError(.executionError, "boom")), cpuMicros: 10, wallMicros: 10) }
         if r.code == "garbage" { return ExecutionOutcome(result: .success("yes"), cpuMicros: 10, wallMicros: 10) }
         var rules: [String: [String]] = [:]

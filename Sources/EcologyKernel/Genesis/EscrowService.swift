@@ -31,9 +31,9 @@ struct EscrowService: GenesisService {
         switch method {
         case "deposit":
             let id = try args.id("artifact_id"), price = try args.amount("price")
-            return try k.transaction(ctx, costMs: k.config.costs.writeMs) { db in
+            return try k.deciding { decisions in try k.transaction(ctx, costMs: k.config.costs.writeMs) { db in
                 var a = try k.liveArtifact(db, id)
-                try k.authorize(db, .transfer, on: a, by: ctx)
+                try k.authorize(db, .transfer, on: a, by: ctx, decisions: decisions)
                 if a.hasStanding { throw KernelError.invalid("principals cannot be sold through escrow; transfer ownership directly") }
                 let seller = a.ownerID
                 try GenesisAccounts.require(seller, mayHold: .scrip, as: "seller (the listing's payee)")
@@ -46,7 +46,7 @@ struct EscrowService: GenesisService {
                 try k.events.append(db, "escrow_deposit", principal: ctx.caller,
                                     ["listing_id": .int(listing), "artifact_id": .string(id), "seller": .string(seller), "price": .int(price)])
                 return Self.json(try Self.load(db, listing))
-            }
+            } }
         case "purchase":
             let listing = try args.int("listing_id")
             return try k.transaction(ctx, costMs: k.config.costs.writeMs) { db in

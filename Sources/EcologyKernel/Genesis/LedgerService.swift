@@ -48,15 +48,17 @@ struct LedgerService: GenesisService {
                                        amount: try args.amount("amount"), context: ctx)
         case "transfer_ownership":
             let id = try args.id("artifact_id"), to = try args.id("to")
-            return try k.transaction(ctx) { db in
-                try k.transferOwnership(db, artifactID: id, to: to, by: ctx)
-                return .object(["artifact_id": .string(id), "owner_id": .string(to)])
+            return try k.deciding { decisions in
+                try k.transaction(ctx) { db in
+                    try k.transferOwnership(db, artifactID: id, to: to, by: ctx, decisions: decisions)
+                    return .object(["artifact_id": .string(id), "owner_id": .string(to)])
+                }
             }
         case "transfer_budget":
             let to = try args.id("to"), amount = try args.amount("amount")
-            return try k.transaction(ctx) { db in
+            return try k.deciding { decisions in try k.transaction(ctx) { db in
                 let source = try k.liveArtifact(db, ctx.caller)
-                try k.authorize(db, .transfer, on: source, by: ctx)
+                try k.authorize(db, .transfer, on: source, by: ctx, decisions: decisions)
                 try GenesisAccounts.require(ctx.caller, mayHold: .llmBudget, as: "giver of llm_budget")
                 try GenesisAccounts.require(to, mayHold: .llmBudget, as: "recipient of llm_budget")
                 var from = try Principal.require(db, ctx.caller)
@@ -70,7 +72,7 @@ struct LedgerService: GenesisService {
                 try k.events.append(db, "transfer", principal: ctx.caller,
                                     ["resource": "llm_budget", "from": .string(ctx.caller), "to": .string(to), "amount": .int(amount)])
                 return .object(["from": .string(ctx.caller), "to": .string(to), "amount": .int(amount)])
-            }
+            } }
         case "get_budget":
             let who = try args.optionalID("principal") ?? ctx.caller
             return try k.readOnly { db in
@@ -88,7 +90,8 @@ extension Kernel {
     /// an event, in one transaction.
     public func transferScrip(from: String, to: String, amount: Int64, context: CallContext) throws -> JSONValue {
         if from == to { throw KernelError.invalid("cannot transfer to the same principal") }
-        return try transaction(context, costMs: config.costs.invokeGenesisMs) { db in
+        return try deciding { decisions in
+          try transaction(context, costMs: config.costs.invokeGenesisMs) { db in
             // The hot path reads only the header columns of both parties, in one statement.
             var source: (owner: String, contract: String)?
             var target: (kind: String, deleted: Bool)?
@@ -103,7 +106,7 @@ extension Kernel {
             }
             guard let source else { throw KernelError.notFound("artifact \(from)") }
             if try !authorizeNative(source.contract, .transfer, artifactID: from, owner: source.owner, requester: context.caller) {
-                try authorize(db, .transfer, on: try liveArtifact(db, from), by: context)
+                try authorize(db, .transfer, on: try liveArtifact(db, from), by: context, decisions: decisions)
             }
             guard let target else { throw KernelError.notFound("recipient \(to)") }
             if target.deleted { throw KernelError(.deleted, "recipient \(to) was deleted") }
@@ -112,16 +115,18 @@ extension Kernel {
             try events.append(db, "transfer", principal: context.caller,
                               ["resource": "scrip", "from": .string(from), "to": .string(to), "amount": .int(amount)])
             return .object(["from": .string(from), "to": .string(to), "amount": .int(amount)])
+          }
         }
     }
 
     /// Gives an artifact to a new owner principal (no consent needed, as for scrip). The
     /// recipient will pay for its bytes, so it must be able to free them: under a custom
     /// contract, the contract is asked whether the recipient, as the new owner, may delete it
-    /// (the giver's payer pays for that evaluation).
-    func transferOwnership(_ db: Database, artifactID: String, to: String, by call: CallContext) throws {
+    /// (the giver's payer pays for that evaluation). An apply step: both answers come from
+    /// `decisions` (`Kernel.deciding`).
+    func transferOwnership(_ db: Database, artifactID: String, to: String, by call: CallContext, decisions: ContractDecisions) throws {
         var a = try liveArtifact(db, artifactID)
-        try authorize(db, .transfer, on: a, by: call)
+        try authorize(db, .transfer, on: a, by: call, decisions: decisions)
         // A contract may let others transfer it (genesis_public, a self-owned tool), but never out from under a listing.
         try requireNotListed(db, a)
         try GenesisAccounts.require(to, mayHold: .artifacts, as: "new owner")
@@ -129,9 +134,9 @@ extension Kernel {
             var after = a
             after.ownerID = to
             let asRecipient = CallContext(caller: to, payer: call.payer, depth: call.depth, deadlineMicros: call.deadlineMicros)
-            let (allowed, reason) = try evaluateCustomContract(db, .delete, on: after, by: asRecipient, context: .object([:]))
-            if !allowed {
-                throw KernelError(.accessDenied, "\(to) could not delete \(artifactID) under contract \(a.accessContractID) (\(reason)), so it would pay for bytes it cannot free",
+            let answer = try customDecision(db, ContractQuestion(action: .delete, artifact: after, call: asRecipient), decisions: decisions)
+            if !answer.allowed {
+                throw KernelError(.accessDenied, "\(to) could not delete \(artifactID) under contract \(a.accessContractID) (\(answer.reason)), so it would pay for bytes it cannot free",
                                   details: ["contract": .string(a.accessContractID), "action": "delete"])
             }
         }

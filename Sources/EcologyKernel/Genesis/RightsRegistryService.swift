@@ -44,8 +44,8 @@ struct RightsRegistryService: GenesisService {
             }
             if to == ctx.caller { throw KernelError.invalid("cannot transfer a quota to yourself") }
             // A frozen principal may still be rescued, but a frozen giver cannot act.
-            return try k.transaction(ctx) { db in
-                try k.authorize(db, .transfer, on: try k.liveArtifact(db, ctx.caller), by: ctx)
+            return try k.deciding { decisions in try k.transaction(ctx) { db in
+                try k.authorize(db, .transfer, on: try k.liveArtifact(db, ctx.caller), by: ctx, decisions: decisions)
                 // Quotas of genesis accounts are fixed by their role: none is given or taken here.
                 let holding: GenesisAccounts.Holding = resource == "disk" ? .diskQuota : resource == "llm_budget" ? .llmBudget : .compute
                 try GenesisAccounts.require(ctx.caller, mayHold: holding, as: "giver of \(resource)")
@@ -87,7 +87,7 @@ struct RightsRegistryService: GenesisService {
                 try k.events.append(db, "quota_transfer", principal: ctx.caller,
                                     ["from": .string(ctx.caller), "to": .string(to), "resource": .string(resource), "amount": .int(amount)])
                 return Self.quotas(dest, now: now)
-            }
+            } }
         default: throw unknown(method)
         }
     }
