@@ -4,7 +4,7 @@ import EcologyKernel
 import Foundation
 
 /// What `ecology run` prints when it stops: this run first (its duration, actions,
-/// agents spawned, mint rounds, where new scrip came from, each agent's change), then
+/// agents spawned, mint rounds, where new scrip came from, each agent's change, the KPIs over the run's duration), then
 /// the world as a whole (all runs since it was created), then the invariants. Every
 /// column is defined under its table; `--json` gives the same figures under `run` and
 /// `world`.
@@ -25,6 +25,9 @@ struct RunSummary {
         let mint = try kernel.mintRoundTotals(afterRound: start.round)
         let spawned = try kernel.agentsCreated(afterSeq: start.seq).ids
         let supply = try kernel.totalScrip()
+        // The KPIs of this run: the window is its duration (docs/KPIS.md). A run too short
+        // for a window (0 s) has none rather than no summary.
+        let kpis = try? kernel.kpis(window: min(max(seconds, 0.001), KPIReport.maxWindowSeconds))
         var rows: [AgentRow] = []
         for a in agents {
             guard let id = a["id"]?.stringValue else { continue }
@@ -48,6 +51,7 @@ struct RunSummary {
                     "mint": .object(["rounds": .int(mint.rounds), "awarded": .int(mint.awarded), "ubi_floor": .int(mint.ubiFloor),
                                      "ubi_from_payments": .int(mint.ubiFromPayments), "burned": .int(mint.burned), "minted": .int(mint.minted),
                                      "resolved_at_stop": resolvedAtStop?["round"] ?? .null]),
+                    "kpis": kpis?.json ?? .null, "kpis_window": kpis?.windowJSON ?? .null,
                 ]),
                 "world": .object([
                     "agents": .int(Int64(rows.count)), "actions": .int(worldActions), "events": .object(worldEvents.mapValues(JSONValue.int)),
@@ -81,6 +85,7 @@ struct RunSummary {
               actions: its calls this run (kernel actions, sleeps, LLM calls).
             """)
         Swift.print("events this run: " + Self.counts(runEvents))
+        if let kpis { Self.printKPIs(kpis) }
         let worldEventTotal = worldEvents.values.reduce(Int64(0)) { $0.saturatingAdd($1) }
         Swift.print("World (every run since it was created): \(rows.count) agents, \(worldActions) actions by them, \(worldEventTotal) events kept, "
                     + "scrip supply \(supply) = initial \(f["initial_scrip"] ?? 0) + minted \(f["minted_scrip"] ?? 0)")
@@ -92,6 +97,24 @@ struct RunSummary {
         let id: String, mind: String, status: String
         let scrip: Int64, change: Int64, awarded: Int64, compute: Int64, artifacts: Int64, actions: Int64, totalActions: Int64
         let isNew: Bool
+    }
+
+    /// The KPIs in rows of three, `key value`, under the length of world time they cover.
+    private static func printKPIs(_ report: KPIReport) {
+        Swift.print("KPIs of this run (the last \(String(format: "%.1f", report.durationSeconds)) s of world time; definitions: docs/KPIS.md):")
+        let values = report.json.objectValue ?? [:]
+        let cells = KPIReport.keys.map { key -> String in
+            switch values[key] {
+            case .int(let i)?: return "\(key) \(i)"
+            case .number(let d)?: return "\(key) " + String(format: "%.4f", d)
+            default: return "\(key) ?"
+            }
+        }
+        let width = (cells.map(\.count).max() ?? 0) + 3
+        for row in stride(from: 0, to: cells.count, by: 3) {
+            Swift.print("  " + cells[row..<min(row + 3, cells.count)].map { $0.padding(toLength: width, withPad: " ", startingAt: 0) }.joined()
+                .trimmingCharacters(in: .whitespaces))
+        }
     }
 
     private static func signed(_ n: Int64) -> String { n > 0 ? "+\(n)" : "\(n)" }

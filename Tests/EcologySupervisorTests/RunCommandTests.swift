@@ -56,6 +56,10 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(first["run"]?["mint"]?["resolved_at_stop"]?.intValue, Int64(rounds.count), "the last round was resolved after the stop: \(out)")
         XCTAssertGreaterThan(try kernel.mintStatus()["next_resolution"]?.doubleValue ?? 0, Double(end) / 1e6, "no round left due")
         XCTAssertEqual(first["invariants"]?["ok"]?.boolValue, true)
+        // The KPIs of the run: every key, over the run's duration.
+        XCTAssertEqual(first["run"]?["kpis"]?.objectValue.map { Set($0.keys) }, Set(KPIReport.keys), out)
+        let window = try XCTUnwrap(first["run"]?["kpis_window"]?["window_seconds"]?.doubleValue)
+        XCTAssertEqual(window, try XCTUnwrap(first["run"]?["seconds"]?.doubleValue), accuracy: 0.01)
 
         // A second run counts only itself under "run", and both under "world".
         let (status2, out2, err2) = try EcologyBinary.run(["run", "--duration", "2", "--data-dir", dataDir, "--json"], scratch: scratch,
