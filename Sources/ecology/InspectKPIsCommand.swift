@@ -31,7 +31,9 @@ extension InspectCommand {
             if global.json { Output.json(report.json); return }
             let values = report.json.objectValue ?? [:]
             let span = report.windowSeconds.map { "the last \(Self.format($0)) s" } ?? "the whole world"
-            print("KPIs over \(span): world time \(Self.format(report.fromSeconds)) – \(Self.format(report.toSeconds)) (\(Self.format(report.durationSeconds)) s)")
+            let f = DateFormatter(); f.dateFormat = "yyyy-MM-dd HH:mm:ss"; f.timeZone = TimeZone(identifier: "UTC")
+            func date(_ t: Double) -> String { f.string(from: Date(timeIntervalSince1970: t)) }
+            print("KPIs over \(span): \(date(report.fromSeconds)) – \(date(report.toSeconds)) UTC, \(Self.format(report.durationSeconds)) s of world time")
             Output.table(["kpi", "value"], KPIReport.keys.map { key in
                 switch values[key] {
                 case .int(let i)?: return [key, "\(i)"]
