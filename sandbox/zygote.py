@@ -660,6 +660,14 @@ def setup_child(z, msg, sock_fd, procs, page):
 
 
 if __name__ == "__main__":
+    # A session of its own, before anything forks: the terminal's job-control signals
+    # (Ctrl-C's SIGINT, Ctrl-\'s SIGQUIT, Ctrl-Z's SIGTSTP) go to the foreground process
+    # group, which the supervisor shares with whatever it posix_spawns. The supervisor
+    # alone decides when the sandbox stops (it closes this control socket); a zygote or
+    # child that got the terminal's SIGINT would die on its own, printing a traceback.
+    # Every process this one forks (pid 1 of the namespace, every child) is in this
+    # session too, so none of them can be signalled from the terminal either.
+    os.setsid()
     # Everything but the control socket (3) and the sandbox directory (5); fd 4 (this
     # script) is closed by the bootstrap.
     if libc.syscall(SYS_close_range, SANDBOX_DIR_FD + 1, 0xFFFFFFFF, 0) != 0:

@@ -23,6 +23,8 @@ public final class Supervisor: @unchecked Sendable {
     /// A snapshot for the live status line and the summary.
     public struct Status: Sendable {
         public var running = 0, sleeping = 0, frozen = 0, parked = 0
+        /// Live agent artifacts in the world, and those of them the operator paused.
+        public var agents = 0, paused = 0
         public var actions: Int64 = 0
         public var actionsPerSecond: Double = 0
         public var scripSupply: Int64 = 0
@@ -112,7 +114,10 @@ public final class Supervisor: @unchecked Sendable {
         s.actions = actionCount
         s.llmDollars = Double(llmMicrodollars) / 1_000_000
         lock.unlock()
-        s.parked = (try? kernel.agents().filter { $0["parked"]?.boolValue == true }.count) ?? 0
+        let agents = (try? kernel.agents()) ?? []
+        s.agents = agents.count
+        s.parked = agents.filter { $0["parked"]?.boolValue == true }.count
+        s.paused = agents.filter { $0["paused"]?.boolValue == true }.count
         s.scripSupply = (try? kernel.totalScrip()) ?? 0
         s.nextMintResolution = (try? kernel.mintStatus()["next_resolution"]?.doubleValue) ?? 0
         return s

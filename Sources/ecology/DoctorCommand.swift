@@ -7,8 +7,18 @@ struct DoctorCommand: ParsableCommand {
         commandName: "doctor", abstract: "Which sandbox layers (namespaces, cgroup v2/v1, seccomp, rlimits) this host allows.")
     @OptionGroup var global: GlobalOptions
     func run() throws {
-        let report = HostProbe.run(config: try global.loadConfig())
-        if global.json { Output.json(report.json) } else { print(report.description) }
+        let config = try global.loadConfig()
+        let report = HostProbe.run(config: config)
+        if global.json {
+            var o = report.json.objectValue ?? [:]
+            o["version"] = .string(EcologyVersion.current)
+            o["config"] = global.configJSON(config)
+            Output.json(.object(o))
+        } else {
+            print("ecology \(EcologyVersion.current)")
+            print(global.configInUse(config))
+            print(report.description)
+        }
     }
 }
 

@@ -6,6 +6,7 @@ struct Ecology: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ecology",
         abstract: "A hardened supervisor for an economy of sandboxed LLM agents.",
+        version: EcologyVersion.current,
         subcommands: [InitCommand.self, RunCommand.self, InvokeCommand.self, ArtifactCommand.self, InspectCommand.self, AgentCommand.self, InjectCommand.self,
                       BenchCommand.self, DoctorCommand.self, SandboxCommand.self, ExportCommand.self])
 }

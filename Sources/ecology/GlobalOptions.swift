@@ -22,6 +22,46 @@ struct GlobalOptions: ParsableArguments {
 
     var databasePath: String { (dataDir as NSString).appendingPathComponent("world.sqlite") }
 
+    /// The data directory as an absolute path: what messages name, so that a reader
+    /// knows where the world is whatever directory the command ran in.
+    var absoluteDataDir: String {
+        Self.absolute(dataDir)
+    }
+
+    /// `ecology ARGS` as the user would type it again for this data directory.
+    func command(_ args: String) -> String {
+        dataDir == "./.ecology" ? "ecology \(args)" : "ecology \(args) --data-dir \(dataDir)"
+    }
+
+    /// Which configuration is in use: the file (absolute path) or the embedded defaults,
+    /// and the fingerprint of what is in effect (`WorldConfig.fingerprint`, after any
+    /// command-line overrides, which are named).
+    func configInUse(_ effective: WorldConfig, overrides: [String] = []) -> String {
+        let source: String
+        switch ConfigLoader.source(forPath: config) {
+        case .file(let path):
+            source = Self.absolute(path)
+        case .embeddedDefaults:
+            source = "embedded defaults (no \(ConfigLoader.defaultPath) in \(FileManager.default.currentDirectoryPath); --config FILE to use one)"
+        }
+        let with = overrides.isEmpty ? "" : ", with \(overrides.joined(separator: " "))"
+        return "config: \(source) (fingerprint \(effective.fingerprint.prefix(12))\(with))"
+    }
+
+    /// `configInUse` for `--json`: `{"source": path or "embedded defaults", "fingerprint"}`.
+    func configJSON(_ effective: WorldConfig) -> JSONValue {
+        let source: String
+        switch ConfigLoader.source(forPath: config) {
+        case .file(let path): source = Self.absolute(path)
+        case .embeddedDefaults: source = "embedded defaults"
+        }
+        return .object(["source": .string(source), "fingerprint": .string(effective.fingerprint)])
+    }
+
+    static func absolute(_ path: String) -> String {
+        URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL.path
+    }
+
     /// Opens the world (creating the data directory and running migrations).
     func openWorld(config: WorldConfig? = nil, executor: (any ArtifactExecutor)? = nil, scorer: (any MintScorer)? = nil,
                    requireInit: Bool = true) throws -> Kernel {

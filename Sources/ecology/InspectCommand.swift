@@ -55,15 +55,20 @@ struct InspectCommand: ParsableCommand {
     }
 
     struct Agents: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Agents with their supervision state.")
+        static let configuration = CommandConfiguration(
+            abstract: "Agents with their supervision state.",
+            discussion: "status is what the running supervisor recorded; when no `ecology run` holds the data directory, nothing runs, and a state recorded as live reads \"stopped (was running)\" (the supervisor ended without recording the stop, e.g. kill -9). paused: stopped by `ecology agent pause` until resumed. parked: crashed past the restart intensity, not restarted until `ecology agent unpark`.")
         @OptionGroup var global: GlobalOptions
         func run() throws {
-            let rows = try global.openWorld().agents()
-            if global.json { Output.json(.array(rows)); return }
-            Output.table(["id", "mind", "status", "restarts", "actions", "scrip", "compute", "frozen"], rows.map { r in
-                [r["id"]!.stringValue!, r["mind"]?.stringValue ?? "?", r["status"]!.stringValue!, "\(r["restarts"]!.intValue!)",
-                 "\(r["actions"]!.intValue!)", "\(r["scrip"]!.intValue!)", "\(r["compute"]!.intValue!)", r["frozen"]!.boolValue! ? "yes" : ""]
+            let kernel = try global.openWorld()
+            let supervisor = SupervisorLock.holder(dataDir: global.dataDir)
+            let rows = try kernel.agents().map { AgentState(row: $0, supervised: supervisor != nil) }
+            if global.json { Output.json(.array(rows.map(\.json))); return }
+            Output.table(["id", "mind", "status", "paused", "parked", "restarts", "actions", "scrip", "compute", "frozen"], rows.map { r in
+                [r.id, r.mind, r.shownStatus, r.paused ? "yes" : "", r.parked ? "yes" : "", "\(r.restarts)", "\(r.actions)", "\(r.scrip)",
+                 "\(r.compute)", r.frozen ? "yes" : ""]
             })
+            print(supervisor.map { "supervised by `ecology run` (pid \($0))" } ?? "no supervisor is running on \(global.absoluteDataDir): no agent runs")
         }
     }
 
@@ -73,7 +78,19 @@ struct InspectCommand: ParsableCommand {
         @Argument(help: "Agent ID.") var agent: String
         @Option(help: "How many entries.") var limit: Int = 50
         func run() throws {
-            let rows = try global.openWorld().traces(agent: agent, limit: max(1, min(limit, 100_000)))
+            let kernel = try global.openWorld()
+            let rows = try kernel.traces(agent: agent, limit: max(1, min(limit, 100_000)))
+            if rows.isEmpty {
+                // Traces outlive a deleted agent, so only an id with none is checked against the live agents.
+                let known = try kernel.agents().compactMap { $0["id"]?.stringValue }
+                guard known.contains(agent) else {
+                    throw CLIError("no agent '\(agent)' in the world at \(global.absoluteDataDir) (agents: \(known.isEmpty ? "none" : known.joined(separator: ", ")))")
+                }
+                if global.json { Output.json(.array([])) } else {
+                    print("\(agent) has no traces yet: an agent records its decisions, LLM calls and notes while it runs (`ecology run`)")
+                }
+                return
+            }
             if global.json { Output.json(.array(rows)); return }
             for r in rows {
                 print("\(r["seq"]!.intValue!)  \(r["kind"]!.stringValue!)  \(JSONCodec.string(r["data"] ?? .null).prefix(160))")

@@ -35,8 +35,9 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         var config = try global.loadConfig()
-        if let agents { do { config = try config.withAgents(count: agents) } catch { throw CLIError("\(error)") } }
-        if let mind { config = config.withMind(mind) }
+        var overrides: [String] = []
+        if let agents { do { config = try config.withAgents(count: agents) } catch { throw CLIError("\(error)") }; overrides.append("--agents \(agents)") }
+        if let mind { config = config.withMind(mind); overrides.append("--mind \(mind.rawValue)") }
         do { try config.validate() } catch { throw CLIError("\(error)") }
 
         let lock = try SupervisorLock(dataDir: global.dataDir)
@@ -62,49 +63,45 @@ struct RunCommand: ParsableCommand {
         var options = Supervisor.Options()
         options.seed = seed
         let supervisor = Supervisor(kernel: kernel, executor: executor, gateway: gateway, options: options)
+        let activity = RunActivity()
+        kernel.addObserver(activity)
+        let start = try RunStart(kernel: kernel, resumeHint: global.command)
         let stop = StopSignal()
         let started = Date()
-        let live = !quiet && !global.json && isatty(STDERR_FILENO) == 1
-        if !quiet && !global.json {
-            let resumed = created.isEmpty ? "resuming the world at \(global.dataDir)" : "new world at \(global.dataDir) (agents \(created.joined(separator: ", ")))"
-            FileHandle.standardError.write(Data("ecology: \(resumed); \(duration.map { "running \(CheckedNumber.clamped($0)) s" } ?? "running until interrupted")\n".utf8))
+        let talk = !quiet && !global.json
+        let live = talk && isatty(STDERR_FILENO) == 1
+        if talk {
+            let world = created.isEmpty ? "resuming the world at \(global.absoluteDataDir)"
+                : "new world at \(global.absoluteDataDir) (agents \(created.joined(separator: ", ")))"
+            Self.say("ecology \(EcologyVersion.current): \(world); \(duration.map { "running \(CheckedNumber.clamped($0)) s" } ?? "running until interrupted (Ctrl-C stops it cleanly)")")
+            Self.say(global.configInUse(config, overrides: overrides))
+            for line in start.heldBack { Self.say(line) }
         }
+        var progress = RunProgress(start: start)
         supervisor.run(shouldStop: { stop.requested || duration.map { Date().timeIntervalSince(started) >= $0 } ?? false }) { s in
-            guard !quiet && !global.json else { return }
-            let next = max(0, s.nextMintResolution - Date().timeIntervalSince1970)
-            let line = String(format: "%5.0fs  agents %d running, %d sleeping, %d frozen, %d parked | %6.1f actions/s | scrip %d | LLM $%.4f | mint in %.0fs",
-                              Date().timeIntervalSince(started), s.running, s.sleeping, s.frozen, s.parked, s.actionsPerSecond, s.scripSupply, s.llmDollars, next)
-            FileHandle.standardError.write(Data((live ? "\r\u{1B}[K" + line : line + "\n").utf8))
+            guard talk else { return }
+            progress.update(kernel: kernel, acted: activity.takeActors())
+            let line = progress.statusLine(s, elapsed: Date().timeIntervalSince(started))
+            // On a terminal the line is rewritten in place, which a wrapped line defeats: cut to the width.
+            Self.say(live ? "\r\u{1B}[K" + String(line.prefix(max(20, (Self.terminalColumns() ?? 1000) - 1))) : line, newline: !live)
         }
-        if live { FileHandle.standardError.write(Data("\n".utf8)) }
-        try printSummary(kernel: kernel, supervisor: supervisor, seconds: Date().timeIntervalSince(started))
+        if live { Self.say("") }
+        // A round whose time came while the agents were stopping (or after the loop's last
+        // check) is resolved now, not left for the next run.
+        var dueAtStop: JSONValue?
+        do { dueAtStop = try kernel.resolveDueMintRound() } catch { Self.say("warning: the mint round due at stop was not resolved: \(error)") }
+        try RunSummary(kernel: kernel, start: start, seconds: Date().timeIntervalSince(started), supervisorActions: supervisor.status().actions,
+                       resolvedAtStop: dueAtStop).print(json: global.json)
     }
 
-    private func printSummary(kernel: Kernel, supervisor: Supervisor, seconds: Double) throws {
-        let agents = try kernel.agents()
-        let report = try kernel.checkInvariants()
-        let counts = try kernel.eventCounts()
-        let earnings = try kernel.earnings()
-        if global.json {
-            Output.json(.object(["seconds": .number(seconds), "actions": .int(supervisor.status().actions),
-                                 "agents": .array(agents.map { a in
-                                     var o = a.objectValue ?? [:]
-                                     o["earned"] = .int(earnings[a["id"]?.stringValue ?? ""] ?? 0)
-                                     o["artifacts"] = .int((try? kernel.artifactCount(owner: a["id"]?.stringValue ?? "")) ?? 0)
-                                     return .object(o)
-                                 }),
-                                 "events": .object(counts.mapValues(JSONValue.int)), "invariants": report.json]))
-            return
-        }
-        print("ran \(String(format: "%.1f", seconds)) s, \(supervisor.status().actions) actions")
-        Output.table(["agent", "mind", "status", "scrip", "compute", "artifacts", "actions", "earned"], try agents.map { a in
-            let id = a["id"]!.stringValue!
-            return [id, a["mind"]?.stringValue ?? "?", a["status"]!.stringValue!, "\(a["scrip"]!.intValue!)", "\(a["compute"]!.intValue!)",
-                    "\(try kernel.artifactCount(owner: id))", "\(a["actions"]!.intValue!)", "\(earnings[id] ?? 0)"]
-        })
-        print("events: " + counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-        print("invariants: \(report.ok ? "ok" : "FAILED: " + report.violations.joined(separator: "; "))")
-        if !report.ok { throw ExitCode(1) }
+    static func terminalColumns() -> Int? {
+        var size = winsize()
+        guard ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
+    }
+
+    static func say(_ text: String, newline: Bool = true) {
+        FileHandle.standardError.write(Data((newline ? text + "\n" : text).utf8))
     }
 }
 
@@ -130,27 +127,4 @@ final class StopSignal: @unchecked Sendable {
     }
 
     var requested: Bool { flag.isSet }
-}
-
-/// One supervisor per data directory: an exclusive flock held for the whole run
-/// (released by the kernel if the process dies, even by kill -9).
-struct SupervisorLock {
-    let fd: Int32
-
-    init(dataDir: String) throws {
-        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-        let path = (dataDir as NSString).appendingPathComponent("supervisor.lock")
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw CLIError("cannot open \(path): \(String(cString: strerror(errno)))") }
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
-            close(fd)
-            throw CLIError("another `ecology run` (pid \(holder)) is supervising \(dataDir); stop it first")
-        }
-        ftruncate(fd, 0)
-        let pid = "\(getpid())\n"
-        _ = pid.withCString { write(fd, $0, strlen($0)) }
-    }
-
-    func release() { flock(fd, LOCK_UN); close(fd) }
 }

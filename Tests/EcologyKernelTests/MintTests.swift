@@ -106,6 +106,26 @@ final class MintTests: XCTestCase {
                        Double(w.clock.nowMicros() + 60_000_000) / 1_000_000)
     }
 
+    func testTheRoundDueAtTheStopIsResolvedByResolveDueMintRound() throws {
+        // 60 s of a world with 20 s rounds, looked at once a second like the supervisor
+        // does, which stops before its look at 60 s: the loop resolves the rounds at 20 s
+        // and 40 s; the one at 60 s is due at the stop, and only the call made then resolves it.
+        var c = config()
+        c.mint.periodSeconds = 20
+        let w = try TestWorld(config: c)
+        XCTAssertNil(try w.kernel.resolveDueMintRound(), "nothing is due at the start")
+        for _ in 0..<59 { w.clock.advance(seconds: 1); try w.kernel.resolveMintIfDue() }
+        w.clock.advance(seconds: 1)
+        XCTAssertEqual(try w.eventCount(type: "mint_resolved"), 2)
+        XCTAssertTrue(try w.kernel.isMintRoundDue())
+        let last = try XCTUnwrap(try w.kernel.resolveDueMintRound())
+        XCTAssertEqual(last["round"], 3)
+        XCTAssertEqual(try w.eventCount(type: "mint_resolved"), 3, "3 rounds in 60 s")
+        XCTAssertFalse(try w.kernel.isMintRoundDue())
+        XCTAssertNil(try w.kernel.resolveDueMintRound(), "one resolution per scheduled time")
+        w.assertInvariants()
+    }
+
     func testKSlotsEachPayTheNextBidAndScoreGoesToTheOwner() throws {
         let w = try TestWorld(config: config(slots: 2, ratio: 2), scorer: FixedScorer(scores: ["a1": 90, "b1": 31]))
         try XCTUnwrapOK(w.write("alpha", "a1"))

@@ -29,12 +29,27 @@ enum EcologyBinary {
         func errors() -> String { (try? String(contentsOf: err, encoding: .utf8)) ?? "" }
     }
 
-    /// Starts `ecology ARGS --config config/ecology.yaml`, its output in files under `scratch`.
-    static func start(_ args: [String], scratch: URL) throws -> Started {
+    /// The repository's configuration file.
+    static var repoConfig: String { repoRoot.appendingPathComponent("config/ecology.yaml").path }
+
+    /// Starts `ecology ARGS --config CONFIG` (the repository's file unless told; no
+    /// `--config` at all when `config` is nil) in `directory` (the repository root unless
+    /// told), its output in files under `scratch`. With `ownProcessGroup` it leads a process
+    /// group of its own, as a shell's foreground job does: signalling the group is what
+    /// a terminal's Ctrl-C does.
+    static func start(_ args: [String], scratch: URL, config: String? = repoConfig, directory: URL? = nil,
+                      ownProcessGroup: Bool = false) throws -> Started {
         let p = Process()
-        p.executableURL = try url()
-        p.arguments = args + ["--config", repoRoot.appendingPathComponent("config/ecology.yaml").path]
-        p.currentDirectoryURL = repoRoot
+        let arguments = args + (config.map { ["--config", $0] } ?? [])
+        if ownProcessGroup {
+            // setpgid then exec: the pid stays the binary's, and so the group's id.
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            p.arguments = ["-c", "import os, sys; os.setpgid(0, 0); os.execv(sys.argv[1], sys.argv[1:])", try url().path] + arguments
+        } else {
+            p.executableURL = try url()
+            p.arguments = arguments
+        }
+        p.currentDirectoryURL = directory ?? repoRoot
         let out = scratch.appendingPathComponent("out-\(UUID().uuidString)"), err = scratch.appendingPathComponent("err-\(UUID().uuidString)")
         FileManager.default.createFile(atPath: out.path, contents: nil)
         FileManager.default.createFile(atPath: err.path, contents: nil)
@@ -47,8 +62,9 @@ enum EcologyBinary {
 
     /// Runs `ecology ARGS` to completion; returns (exit status, stdout, stderr).
     @discardableResult
-    static func run(_ args: [String], scratch: URL, timeout: Double = 60) throws -> (Int32, String, String) {
-        let p = try start(args, scratch: scratch)
+    static func run(_ args: [String], scratch: URL, timeout: Double = 60, config: String? = repoConfig,
+                    directory: URL? = nil) throws -> (Int32, String, String) {
+        let p = try start(args, scratch: scratch, config: config, directory: directory)
         let deadline = Date().addingTimeInterval(timeout)
         while p.process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         if p.process.isRunning { p.process.terminate(); XCTFail("ecology \(args.first ?? "") did not finish in \(timeout) s") }

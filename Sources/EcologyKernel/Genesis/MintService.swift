@@ -189,6 +189,28 @@ extension Kernel {
         }
     }
 
+    /// Resolves the round that is due now, if one is: what `ecology run` calls once its
+    /// supervisor has stopped, so that a round whose time came while the agents were
+    /// being stopped (or between two of the supervisor's checks and the stop) is not
+    /// left for the next run. `resolveMintIfDue` gives up when a bid changes between
+    /// scoring and applying (the next call redoes it); here nothing else is scheduled to
+    /// call again, so it retries, up to `attempts` times, while the round is still due.
+    /// Returns the round's record, or nil when no round was due.
+    @discardableResult
+    public func resolveDueMintRound(attempts: Int = 5) throws -> JSONValue? {
+        for _ in 0..<max(1, attempts) {
+            if let record = try resolveMintIfDue() { return record }
+            guard try isMintRoundDue() else { return nil }
+        }
+        throw KernelError(.internal, "the mint round due now could not be resolved: its bids kept changing (\(max(1, attempts)) attempts)")
+    }
+
+    /// Whether a mint round's scheduled time has passed and it is not resolved yet.
+    public func isMintRoundDue() throws -> Bool {
+        let now = clock.nowMicros()
+        return try readOnly { db in now >= (try mintNextResolution(db)) }
+    }
+
     /// Net scrip created (positive) or destroyed (negative) by the mint, kept for the conservation invariant.
     func addMinted(_ db: Database, _ delta: Int64) throws {
         guard delta != 0 else { return }
