@@ -39,17 +39,18 @@ from agent.memory import MemoryBook
 
 BALANCE_PAGE = 100    # principals per all_balances page (the next scan continues after it)
 EVENT_PAGE = 300      # invoke events per market read
-CHILD_SUFFIX = "-jr"
-RESERVE = 30          # scrip an agent keeps for its jobs; investment comes out of the rest
-FIRM_FLOAT = 25       # the least scrip a new firm starts with, to pay its suppliers
-FIRM_CALLS_FUNDED = 12  # a firm's float pays its suppliers for this many sales
-FIRM_COMPUTE = 1500   # CPU-ms a new firm starts with
-FIRM_RATE = 8         # CPU-ms/s of refill a new firm is given (of its parent's 100)
-FIRM_MARGIN = 2       # scrip a firm adds to its suppliers' prices
-OVERHEAD = 1.0        # what one more separate call costs a buyer (compute, time), in scrip
+CHILD_SUFFIX = "-jr"   # a firm is <parent>-jr, <parent>-jr2, ...
+MAX_FIRMS = 2
+RESERVE = 60          # scrip an agent keeps for its jobs (a few jobs' worth); investment comes out of the rest
+FIRM_FLOAT = 50       # the least scrip a new firm starts with, to pay its suppliers through price rises
+FIRM_CALLS_FUNDED = 8   # a firm's float pays its suppliers for this many sales
+FIRM_COMPUTE = 300    # CPU-ms a new firm starts with
+FIRM_RATE = 1         # CPU-ms/s of refill a new firm is given (of its parent's 100): less than it burns busy
+FIRM_MARGIN = 1       # scrip a firm adds to its suppliers' prices (less than a buyer's OVERHEAD saved)
+OVERHEAD = 2.0        # what one more separate call costs a buyer (compute, time), in scrip
 OWN_SKILL_COST = 1    # the lowest price at which a tool of one's own family pays
 OTHER_SKILL_COST = 3  # the same for a family one is not good at
-MAX_PRICE = 20
+MAX_PRICE = 12        # above what most jobs are worth: demand stops before it
 TOOL_FAILURES = ("EXECUTION_ERROR", "TIMEOUT", "INVALID_ARGS", "NOT_FOUND", "DELETED", "ACCESS_DENIED",
                  "OUT_OF_MEMORY", "SANDBOX_VIOLATION", "INSUFFICIENT_COMPUTE", "INSUFFICIENT_FUNDS")
 
@@ -80,8 +81,8 @@ class Reputation:
         self.wall_ms += wall_ms
 
     def success_rate(self):
-        # A Laplace prior: a new tool is given the benefit of the doubt, two failures are not.
-        return (self.calls - self.failures + 1.0) / (self.calls + 2.0)
+        # A prior of two successes: a new tool is given the benefit of the doubt, three failures are not.
+        return (self.calls - self.failures + 2.0) / (self.calls + 2.0)
 
     def latency_s(self):
         return self.wall_ms / 1000.0 / self.calls if self.calls else 0.0
@@ -93,7 +94,7 @@ class Reputation:
 def family_for(roster, me, seed):
     """The family `me` specializes in: the families go round the sorted configured agents
     (spawned firms excluded) from an offset the seed picks. None if `me` is not in `roster`."""
-    agents = sorted(a for a in roster if isinstance(a, str) and not a.endswith(CHILD_SUFFIX))
+    agents = sorted(a for a in roster if isinstance(a, str) and CHILD_SUFFIX not in a)
     if me not in agents:
         return None
     offset = seed if isinstance(seed, int) and not isinstance(seed, bool) else zlib.crc32(str(seed).encode())
@@ -112,6 +113,7 @@ class HeuristicMind:
         # Who I am: a family I am good at (see `boot`; this is the guess before it).
         self.family = tools_library.FAMILIES[zlib.crc32(("%s:%s" % (self.seed, self.me)).encode()) % len(tools_library.FAMILIES)]
         self.step_no = 0
+        self.started_at = None     # world time of this run's first observation
         self.now = 0.0
         self.balances = {}
         self.owned = []
@@ -119,8 +121,11 @@ class HeuristicMind:
         self.last_seq = 0
         self.is_child = False
         self.parent = None
-        self.child = None
+        self.children = []         # my firms
         self.firm_stages = None    # a child's bundle: [[tool id, method], ...]
+        self.firm_capital = FIRM_FLOAT  # the float a firm keeps to pay its suppliers
+        self.firm_price = None     # what a firm charges
+        self.stage_cost = {}       # a firm's stage tool -> the price it last paid
         self.directory = {}        # others' tools: id -> {"owner", "price", "family", "tools", "bundle"}
         self.hints = []            # tool IDs heard of, not yet looked up
         self.reputation = {}       # tool id -> Reputation
@@ -170,6 +175,8 @@ class HeuristicMind:
             stages = self.stages_of(meta.result.get("metadata"))
             if self.is_child and stages:
                 self.firm_stages = stages
+                self.firm_capital = max(FIRM_FLOAT, _int(meta.result["metadata"].get("float"), FIRM_FLOAT))
+                self.firm_price = _int(meta.result.get("price"))
         # Specialization: the agents' families go round the sorted roster from an offset the
         # seed picks, so every family has a specialist whenever there are enough agents.
         roster = self.invoke("genesis_store", "list_agents")
@@ -178,16 +185,18 @@ class HeuristicMind:
         mine = self.invoke("genesis_store", "list_by_owner", self.me)
         if mine.ok and isinstance(mine.result, list):
             self.memory.restore(mine.result)
-            for a in mine.result:
-                if isinstance(a, dict) and a.get("kind") == "agent" and a.get("id") == self.me + CHILD_SUFFIX:
-                    self.child = a["id"]
         if not self.is_child:
             # A spawned firm owns itself, so it is not in my list: its ID tells.
-            r = self.invoke("genesis_store", "get_metadata", self.me + CHILD_SUFFIX)
-            if r.ok and isinstance(r.result, dict) and r.result.get("created_by") == self.me:
-                self.child = self.me + CHILD_SUFFIX
+            for n in range(MAX_FIRMS):
+                r = self.invoke("genesis_store", "get_metadata", self.firm_id(n))
+                if not (r.ok and isinstance(r.result, dict) and r.result.get("created_by") == self.me):
+                    break
+                self.children.append(self.firm_id(n))
         self.trace("boot", "%s; family %s" % ("firm of %s" % self.parent if self.is_child else "configured agent",
                                                self.family))
+
+    def firm_id(self, n):
+        return self.me + CHILD_SUFFIX + ("" if n == 0 else str(n + 1))
 
     @staticmethod
     def stages_of(metadata):
@@ -206,6 +215,8 @@ class HeuristicMind:
             self.pause()
             return
         new_events = self.absorb(obs.result if isinstance(obs.result, dict) else {})
+        if self.started_at is None:
+            self.started_at = self.now
         if self.balances.get("frozen"):
             self.backoff = (self.pace * 20, {"resource": "compute", "gte": 1})
             self.trace("wait_frozen", "frozen (compute %s): sleeping until compute recovers" % self.balances.get("compute"),
@@ -282,7 +293,7 @@ class HeuristicMind:
             debt = str(data.get("debt_id"))
             self.my_requests.pop(debt, None)
             self.my_debts.setdefault(debt, {"remaining": _int(data.get("repay_amount"), None),
-                                            "due_at": self.now + self.window * 3, "holder": data.get("creditor")})
+                                            "due_at": self.now + self.window * 2, "holder": data.get("creditor")})
         elif kind == "agent_frozen" and who and who != self.me:
             self.frozen[who] = self.now
         elif kind == "agent_unfrozen" and who:
@@ -309,11 +320,13 @@ class HeuristicMind:
                 self.note_demand([f for f in payload["wants"] if f in tools_library.FAMILIES], who)
 
     def note_demand(self, families, who):
-        for f in sorted(set(families)):
+        fams = sorted(set(families))
+        for f in fams:
             self.family_demand[f] = self.family_demand.get(f, 0) + 1
-        if len(families) == 2:
-            key = "+".join(sorted(families))
-            self.pair_demand[key] = self.pair_demand.get(key, 0) + 1
+        for i in range(len(fams)):
+            for j in range(i + 1, len(fams)):
+                key = fams[i] + "+" + fams[j]
+                self.pair_demand[key] = self.pair_demand.get(key, 0) + 1
 
     def hear_of(self, aid):
         if isinstance(aid, str) and aid and not aid.startswith(self.me + ".") and aid != self.me \
@@ -348,7 +361,8 @@ class HeuristicMind:
 
     def job_finished(self):
         self.job = None
-        self.next_job_at = self.now + self.window / 4 * self.rng.uniform(0.5, 1.5)
+        # Demand grows with income: a richer agent has more jobs worth paying for.
+        self.next_job_at = self.now + self.pace * self.rng.uniform(1.0, 3.0) * _clamp(60.0 / max(1, self.scrip()), 0.3, 4.0)
 
     def skill_cost(self, family):
         return OWN_SKILL_COST if family == self.family else OTHER_SKILL_COST
@@ -376,10 +390,10 @@ class HeuristicMind:
     # --- demand: jobs -----------------------------------------------------------------------
 
     def new_job(self):
-        """A job needing two families; what it is worth to me is private (8–16 scrip)."""
+        """A job needing three families; what it is worth to me is private (12–24 scrip)."""
         fams = list(tools_library.FAMILIES)
         self.rng.shuffle(fams)
-        job = {"families": sorted(fams[:2]), "value": self.rng.randint(8, 16), "tries": 0, "since": self.now}
+        job = {"families": sorted(fams[:3]), "value": self.rng.randint(12, 24), "tries": 0, "since": self.now}
         self.note_demand([f for f in job["families"] if f != self.family], self.me)
         return job
 
@@ -407,7 +421,7 @@ class HeuristicMind:
         best = None
         for aid in sorted(self.directory):
             e = self.directory[aid]
-            if not e["bundle"] or sorted(e["bundle"]) != sorted(needs) or aid == self.child:
+            if not e["bundle"] or sorted(e["bundle"]) != sorted(needs) or aid in self.children:
                 continue
             r = self.rep(aid)
             if r.unreliable():
@@ -430,12 +444,26 @@ class HeuristicMind:
                 break
             singles.append((offers[0][1], f))
             total += offers[0][0]
-        bundle = self.bundle_offer(needs) if len(needs) == 2 else None
-        if bundle and (singles is None or bundle[0] <= total):
-            return [(bundle[1], None)], bundle[0]
-        if singles is None:
-            return None, None
-        return singles, total
+        best = (singles, total) if singles is not None else (None, None)
+        # A bundle for two of the needs, and a single tool for the rest, may be cheaper.
+        for i in range(len(needs)):
+            for j in range(i + 1, len(needs)):
+                bundle = self.bundle_offer([needs[i], needs[j]])
+                if not bundle:
+                    continue
+                plan, cost = [(bundle[1], None)], bundle[0]
+                for f in needs:
+                    if f in (needs[i], needs[j]):
+                        continue
+                    offers = self.offers_for(f)
+                    if not offers:
+                        plan = None
+                        break
+                    plan.append((offers[0][1], f))
+                    cost += offers[0][0]
+                if plan and (best[0] is None or cost <= best[1]):
+                    best = (plan, cost)
+        return best
 
     # --- values of the moves (scrip-equivalents; None or <= 0: not worth it now) ------------
 
@@ -476,10 +504,14 @@ class HeuristicMind:
                 # My trade: one tool always, a second when demand outruns supply.
                 have = len([1 for aid in self.my_tools() if aid[len(self.me) + 1:] in tools_library.BY_KEY
                             and tools_library.BY_KEY[aid[len(self.me) + 1:]]["family"] == family])
-                value = 12.0 if have == 0 else (demand - 2 * (supply + have)) * 0.5 if have < 2 else 0
+                # (A second product is tried; one that does not sell is sold off later.)
+                value = 12.0 if have == 0 else 5.0 if have == 1 else (demand - 2 * (supply + have)) * 0.5 if have < 3 else 0
             else:
-                # Entry into another family pays only when it is scarce.
-                value = (demand - 3 * supply - 4) * 0.5 - self.skill_cost(family)
+                # Entry into another family pays when its going price beats my cost there
+                # (a monopolist's high price draws entrants), or when nobody sells it at all.
+                going = sorted(e["price"] for e in self.directory.values() if e["family"] == family and not e["bundle"])
+                margin = (going[len(going) // 2] if going else self.skill_cost(family) + 2) - self.skill_cost(family) - 1
+                value = margin * min(demand, 6) * 0.5 if supply <= 2 else 0
             if value <= best_value:
                 continue
             for key in tools_library.KEYS_BY_FAMILY[family]:
@@ -533,10 +565,12 @@ class HeuristicMind:
         return self.uses_since_award.get(aid, 0)
 
     def bid_amount(self, expected):
-        return int(_clamp(expected // 8, 1, max(1, self.scrip() - RESERVE)))
+        # A losing bid is refunded and a winner pays the next bid, so even a poor agent bids
+        # in proportion to what it expects, not to its wealth.
+        return int(_clamp(expected // 5, 1, max(1, self.scrip() - 3)))
 
     def v_invest(self):
-        if self.is_child or self.child is not None or self.now < self.poor_until:
+        if self.is_child or len(self.children) >= MAX_FIRMS or self.now < self.poor_until:
             return None
         pair, stages = self.firm_opportunity()
         if not pair:
@@ -599,7 +633,8 @@ class HeuristicMind:
     def v_check_debts(self):
         if (self.my_debts or self.lent or self.my_requests) and self.since("check_debts") > self.window / 2:
             return 1.5
-        return None
+        # A lender hears of requests from events, which a busy world may push out of view.
+        return 1.0 if self.since("check_debts") > self.window else None
 
     def v_rescue(self):
         target, expected, cost = self.rescue_case()
@@ -612,7 +647,7 @@ class HeuristicMind:
         best = (None, 0, 0)
         for who in sorted(self.frozen):
             cost = 1.0  # compute is the agent's own refilling resource: giving 800 CPU-ms costs little scrip
-            if who == self.child:
+            if who in self.children:
                 expected = 6.0 + 2.0 * self.pair_demand.get("+".join(sorted(self.directory.get(who, {}).get("bundle") or [])), 0)
             else:
                 # A frozen debtor cannot earn what it owes me: thawing it is worth part of the debt.
@@ -629,15 +664,20 @@ class HeuristicMind:
         return 2.0 if idle else None
 
     def idle_tool(self):
-        for aid in self.my_tools():
+        """A tool that sold nothing for two windows, unless it is the last one of my trade."""
+        mine = self.my_tools()
+        trade = [aid for aid in mine if tools_library.family_of(aid) == self.family]
+        for aid in mine:
             hist = self.price_history.get(aid) or []
-            if len(hist) >= 2 and hist[-1][2] == 0 and hist[-2][2] == 0:
+            # A tool of another family (bought or written) gets longer to find its buyers.
+            idle = 2 if tools_library.family_of(aid) == self.family else 4
+            if len(hist) >= idle and all(h[2] == 0 for h in hist[-idle:]) and not (trade == [aid]):
                 return aid
         return None
 
     def v_buy(self):
         """A listed tool of a family in demand, cheaper than writing one myself."""
-        if self.is_child or self.scrip() < RESERVE + 10 or self.now < self.poor_until:
+        if self.is_child or self.scrip() < RESERVE or self.now < self.poor_until:
             return None
         return 1.2 if self.since("buy") > self.window else None
 
@@ -645,9 +685,47 @@ class HeuristicMind:
         if not self.is_child:
             return None
         # A firm keeps its float; beyond it, it pays its parent back (dividends).
-        if self.parent and self.scrip() > FIRM_FLOAT + 10:
+        if self.parent and self.scrip() > self.firm_capital + 10:
             return 4.0
         return None
+
+    def v_firm_reprice(self):
+        """A firm follows its market: the cheapest reliable supplier for each stage, and a price
+        of their prices plus its margin (above it, buyers would call the suppliers themselves)."""
+        # A rewrite restarts the firm, so the pause is counted from its start too.
+        if not self.firm_stages or self.firm_price is None or self.since("firm_reprice") < self.window * 4 \
+                or self.now - self.started_at < self.window * 4:
+            return None
+        stages, price = self.best_stages()
+        if stages is None:
+            return None
+        # Rewriting its own artifact restarts a firm: only a real change is worth it.
+        return 5.0 if stages != self.firm_stages or price != self.firm_price else None
+
+    def best_stages(self):
+        families = sorted(set(tools_library.family_of(s[0]) or "" for s in self.firm_stages))
+        stages, price = [], FIRM_MARGIN
+        for s in self.firm_stages:
+            f = tools_library.family_of(s[0])
+            offers = self.offers_for(f) if f else []
+            if not offers:
+                return None, None
+            aid = offers[0][1]
+            stages.append([aid, self.directory[aid]["tools"][0]["name"]])
+            price += self.directory[aid]["price"]
+        return (stages, price) if len(families) == len(stages) else (None, None)
+
+    def do_firm_reprice(self):
+        stages, price = self.best_stages()
+        families = [tools_library.family_of(s[0]) for s in stages]
+        old = self.firm_price
+        r = self.call("write", {"artifact_id": self.me, "price": price, "code": tools_library.bundle_code(stages),
+                                "interface": tools_library.bundle_interface(stages, families),
+                                "metadata": {"bundle": sorted(families), "stages": stages, "float": self.firm_capital}})
+        if r.ok:
+            self.firm_price, self.firm_stages = price, stages
+        return "my suppliers now: %s; price %d -> %d (%s)" % (", ".join(s[0] for s in stages), old, price,
+                                                             "ok" if r.ok else r.code)
 
     def v_remember(self):
         return 0.6 if self.since("remember") > self.window * 3 else None
@@ -773,7 +851,9 @@ class HeuristicMind:
                 continue
             seen += 1
             ok = d.get("error") is None
-            if owner == self.me and payer not in (self.me, self.child) and ok and _int(d.get("price_paid")) > 0:
+            if d.get("caller") == self.me and payer == self.me and ok and _int(d.get("price_paid")) > 0:
+                self.stage_cost[aid] = _int(d.get("price_paid"))  # what my bundle's stages cost me now
+            if owner == self.me and payer != self.me and payer not in self.children and ok and _int(d.get("price_paid")) > 0:
                 self.sales[aid] = self.sales.get(aid, 0) + 1
                 self.uses_since_award[aid] = self.uses_since_award.get(aid, 0) + 1
                 buyers = self.buyers_since_award.setdefault(aid, [])
@@ -832,7 +912,7 @@ class HeuristicMind:
         elif meta.get("kind") == "agent":
             stages = self.stages_of(md)
             fams = md.get("bundle")
-            if not stages or not isinstance(fams, list) or len(fams) != 2 or aid == self.child:
+            if not stages or not isinstance(fams, list) or len(fams) != 2 or aid in self.children:
                 return 0
             bundle = sorted(str(f) for f in fams)
         if family is None and bundle is None:
@@ -847,6 +927,7 @@ class HeuristicMind:
         self.bid_round = self.mint_next
         aid, expected = self.best_mint_candidate()
         amount = self.bid_amount(expected)
+        amount += self.rng.randint(0, 3)  # a mixed strategy: equal expectations do not always tie
         r = self.invoke("genesis_mint", "bid", aid, amount)
         if r.ok:
             return "bid %d scrip on the mint for %s (%d paying users since its last award, expected score %d)" % (
@@ -868,13 +949,13 @@ class HeuristicMind:
 
     def borrow(self, amount, why):
         lenders = sorted((-_int(b.get("scrip")), b["id"]) for b in self.world_balances()
-                         if b["id"] not in (self.me, self.child) and not b.get("frozen")
+                         if b["id"] != self.me and b["id"] not in self.children and not b.get("frozen")
                          and _int(b.get("scrip")) >= amount + RESERVE and self.record.get(b["id"], [0, 0])[1] == 0)
         if not lenders:
             return "nobody rich enough to lend %d %s" % (amount, why)
         creditor = lenders[0][1]
         repay = amount + self.loan_interest(amount)
-        r = self.invoke("genesis_debt", "issue", creditor, amount, repay, int(self.window * 3))
+        r = self.invoke("genesis_debt", "issue", creditor, amount, repay, int(self.window * 2))
         if not r.ok or not isinstance(r.result, dict):
             return "loan request to %s failed: %s" % (creditor, r.code)
         debt = str(r.result.get("debt_id"))
@@ -884,7 +965,7 @@ class HeuristicMind:
         return "asked %s for %d (repay %d) %s as %s" % (creditor, amount, repay, why, debt)
 
     def spawn(self, pair, stages, capital):
-        child = self.me + CHILD_SUFFIX
+        child = self.firm_id(len(self.children))
         families = pair.split("+")
         price = sum(self.directory[s[0]]["price"] for s in stages) + FIRM_MARGIN
         code = tools_library.bundle_code(stages)
@@ -897,12 +978,12 @@ class HeuristicMind:
                                        " + ".join(families), ", ".join(s[0] for s in stages))}),
             "code": code, "price": price,
             "interface": tools_library.bundle_interface(stages, families),
-            "metadata": {"bundle": families, "stages": stages},
+            "metadata": {"bundle": families, "stages": stages, "float": capital},
         }
         r = self.invoke("genesis_store", "create", config)
         if not r.ok and "already exists" not in r.message:
             return "spawning firm %s failed: %s" % (child, r.code)
-        self.child = child
+        self.children.append(child)
         funded = [self.fund(child, "scrip", capital), self.fund(child, "compute_rate", FIRM_RATE),
                   self.fund(child, "compute", FIRM_COMPUTE), self.fund(child, "disk", 65536)]
         # The firm owns itself, so what it sells is its own income (and its failure its own).
@@ -1044,10 +1125,12 @@ class HeuristicMind:
         for x in listings:
             aid, price = x.get("artifact_id"), _int(x.get("price"))
             family = tools_library.family_of(aid) if isinstance(aid, str) else None
-            if x.get("seller") in (self.me, self.child) or family is None or price <= 0:
+            if x.get("seller") == self.me or x.get("seller") in self.children or family is None or price <= 0:
                 continue
-            # Worth buying when it saves writing a tool of a family I am not good at, in demand.
-            worth = self.skill_cost(family) + self.family_demand.get(family, 0) + (2 if family != self.family else 0)
+            # Worth buying when it saves writing a tool of a family in demand that I do not sell yet.
+            if family in self.my_families():
+                continue
+            worth = self.skill_cost(family) + self.family_demand.get(family, 0)
             if price <= worth and price <= self.scrip() - RESERVE:
                 offers.append((price - worth, _int(x.get("listing_id")), x))
         if not offers:
@@ -1061,7 +1144,7 @@ class HeuristicMind:
         return "purchase of listing %d failed: %s" % (lid, p.code)
 
     def do_tend_firm(self):
-        dividend = self.scrip() - FIRM_FLOAT
+        dividend = self.scrip() - self.firm_capital
         r = self.invoke("genesis_ledger", "transfer", self.parent, dividend)
         return "firm paid its parent %s a dividend of %d: %s" % (self.parent, dividend, "ok" if r.ok else r.code)
 
@@ -1159,6 +1242,7 @@ MOVES = (
     ("sell", HeuristicMind.v_sell, HeuristicMind.do_sell),
     ("buy", HeuristicMind.v_buy, HeuristicMind.do_buy),
     ("tend_firm", HeuristicMind.v_tend_firm, HeuristicMind.do_tend_firm),
+    ("firm_reprice", HeuristicMind.v_firm_reprice, HeuristicMind.do_firm_reprice),
     ("scan", HeuristicMind.v_scan, HeuristicMind.do_scan),
     ("remember", HeuristicMind.v_remember, HeuristicMind.do_remember),
 )

@@ -774,7 +774,7 @@ class FakeWorld:
                   code=lib.bundle_code(stages), interface=lib.bundle_interface(stages, families),
                   executable=True, standing=True, contract="genesis_freeware", price=price, created_by=parent)
         self.artifacts[firm]["metadata"] = {"bundle": families, "stages": stages}
-        self._principal(firm, scrip=scrip, compute=compute, rate=8)
+        self._principal(firm, scrip=scrip, compute=compute, rate=2)
         return firm
 
     def add_buyer(self, buyer, artifact_id, method, args, every, until=None):
