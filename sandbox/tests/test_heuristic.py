@@ -337,13 +337,29 @@ class ChildTests(unittest.TestCase):
         world = market()
         others = [f for f in lib.FAMILIES if f != family(world)][:2]
         stages = [[seller_of(world, f)[0], "x"] for f in others]
-        firm = world.add_firm("alpha" + CHILD_SUFFIX, "alpha", stages, others, price=6, scrip=80)
-        sup, code = run(max_calls=800, world=world, agent_id=firm)
+        firm = world.add_firm("alpha" + CHILD_SUFFIX, "alpha", stages, others, price=9, scrip=FIRM_FLOAT + 30)
+        sup, code = run(max_calls=1200, world=world, agent_id=firm)
         self.assertEqual(code, 0)
         self.assertEqual(invokes(sup, "genesis_store", "create"), [])
         self.assertEqual(invokes(sup, "genesis_debt", "issue"), [])
-        self.assertEqual([p for a, p in sup.calls if a == "write" and p.get("code")], [])
-        self.assertIn(["alpha", 80 - FIRM_FLOAT], invokes(sup, "genesis_ledger", "transfer"))
+        self.assertEqual([p["artifact_id"] for a, p in sup.calls if a == "write" and p.get("code")
+                          and p["artifact_id"] != firm], [])
+        self.assertIn(["alpha", 30], invokes(sup, "genesis_ledger", "transfer"))
+
+    def test_a_firm_follows_its_market_cheapest_suppliers_and_their_prices(self):
+        world = market()
+        others = [f for f in lib.FAMILIES if f != family(world)][:2]
+        dear = [world.add_seller("dear%d" % i, lib.KEYS_BY_FAMILY[f][-1], 6) for i, f in enumerate(others)]
+        stages = [[aid, lib.BY_KEY[aid.split(".")[1]]["tools"][0]["name"]] for aid in dear]
+        firm = world.add_firm("alpha" + CHILD_SUFFIX, "alpha", stages, others, price=13, scrip=FIRM_FLOAT)
+        sup, code = run(max_calls=1200, world=world, agent_id=firm)
+        self.assertEqual(code, 0)
+        rewrites = [p for a, p in sup.calls if a == "write" and p["artifact_id"] == firm]
+        self.assertTrue(rewrites, "the firm kept its dear suppliers")
+        new = rewrites[0]["metadata"]["stages"]
+        self.assertFalse(set(s[0] for s in new) & set(dear), new)
+        self.assertEqual(rewrites[0]["price"], sum(world.artifacts[s[0]]["price"] for s in new) + 1)
+        self.assertIn("invoke(", rewrites[0]["code"])
 
 
 class WorldScanTests(unittest.TestCase):
