@@ -181,19 +181,119 @@ final class MintTests: XCTestCase {
         w.assertInvariants()
     }
 
-    func testBuiltinScorerRewardsUseByOthers() throws {
+    func testBuiltinScorerRewardsPaidUseByOthers() throws {
         let w = try TestWorld(config: config())
-        try XCTUnwrapOK(w.writeTool("alpha", "popular", code: "echo"))
-        try XCTUnwrapOK(w.writeTool("beta", "lonely", code: "echo"))
+        try XCTUnwrapOK(w.writeTool("alpha", "popular", code: "echo", price: 2))
         for who in ["beta", "gamma", "delta"] { try XCTUnwrapOK(w.invoke(who, "popular", "run")) }
         try XCTUnwrapOK(w.invoke("alpha", "popular", "run"))  // the owner's own use does not count
         try XCTUnwrapOK(w.invoke("alpha", "genesis_mint", "bid", ["popular", 5]))
         w.clock.advance(seconds: 60)
         let r = try XCTUnwrap(try w.kernel.resolveMintIfDue())
         let popular = try w.artifact("popular")!
-        let expected = try BuiltinMintScorer().score(ScoringInput(artifact: popular, invokesByOthers: 3)).get().score
+        let input = ScoringInput(artifact: popular, invokesByOthers: 3, paidUsersSinceAward: 3, paidUsesSinceAward: 3)
+        let expected = try BuiltinMintScorer().score(input).get().score
         XCTAssertEqual(r["winners"]?.arrayValue?.first?["score"]?.intValue, Int64(expected))
-        XCTAssertGreaterThan(expected, try BuiltinMintScorer().score(ScoringInput(artifact: popular, invokesByOthers: 0)).get().score)
+        XCTAssertGreaterThan(expected, 0)
+        XCTAssertEqual(try BuiltinMintScorer().score(ScoringInput(artifact: popular, invokesByOthers: 3)).get().score, 0,
+                       "use nobody paid for earns nothing, whatever the artifact's polish")
+        w.assertInvariants()
+    }
+
+    /// Spawns `child` for `parent` (standing, owned by the parent) and funds it with scrip and compute.
+    func spawn(_ w: TestWorld, _ child: String, by parent: String, scrip: Int64 = 40) throws {
+        let config: JSONValue = ["id": .string(child), "standing": true, "executable": true, "contract": "genesis_self_owned",
+                                 "content": "{\"mind\":\"heuristic\"}",
+                                 "interface": ["tools": [["name": "message", "description": "message this agent",
+                                                          "inputSchema": ["type": "object"]]]]]
+        try XCTUnwrapOK(w.invoke(parent, "genesis_store", "create", [config]))
+        try XCTUnwrapOK(w.invoke(parent, "genesis_ledger", "transfer", [.string(child), .int(scrip)]))
+        try XCTUnwrapOK(w.invoke(parent, "genesis_rights_registry", "transfer_quota", [.string(child), "compute", 3000]))
+        try XCTUnwrapOK(w.invoke(parent, "genesis_rights_registry", "transfer_quota", [.string(child), "disk", 65536]))
+    }
+
+    /// A tool with standing whose code makes the kernel call it is given (`kernel` fake code).
+    func writePipe(_ w: TestWorld, _ owner: String, _ id: String, price: Int64, float: Int64 = 20) throws {
+        try XCTUnwrapOK(w.write(owner, id, ["code": "kernel", "price": .int(price), "standing": true,
+                                            "interface": ["tools": [["name": "invoke", "description": "calls another tool",
+                                                                     "inputSchema": ["type": "object"]]]]]))
+        try XCTUnwrapOK(w.invoke(owner, "genesis_ledger", "transfer", [.string(id), .int(float)]))
+        try XCTUnwrapOK(w.invoke(owner, "genesis_rights_registry", "transfer_quota", [.string(id), "compute", 3000]))
+    }
+
+    func bidAndResolve(_ w: TestWorld, _ bidder: String, _ artifact: String) throws -> JSONValue {
+        try XCTUnwrapOK(w.invoke(bidder, "genesis_mint", "bid", [.string(artifact), 2]))
+        w.clock.advance(seconds: 60)
+        let round = try XCTUnwrap(try w.kernel.resolveMintIfDue())
+        return try XCTUnwrap(round["winners"]?.arrayValue?.first)
+    }
+
+    func testWashTradingBetweenOneOwnersPrincipalsEarnsNoMint() throws {
+        let w = try TestWorld(config: config())
+        try XCTUnwrapOK(w.writeTool("alpha", "alpha.tool", code: "echo", price: 3))
+        try spawn(w, "alpha-jr", by: "alpha")
+        try writePipe(w, "alpha", "alpha.pipe", price: 1)
+        for _ in 0..<5 {
+            try XCTUnwrapOK(w.invoke("alpha", "alpha.tool", "run"))     // its owner
+            try XCTUnwrapOK(w.invoke("alpha-jr", "alpha.tool", "run"))  // its owner's child, paying 3 each time
+            // its owner's tool with standing, paying 3 from its own scrip
+            try XCTUnwrapOK(w.invoke("alpha", "alpha.pipe", "invoke", [["artifact_id": "alpha.tool", "method": "run", "args": []]]))
+        }
+        XCTAssertEqual(try w.scrip("alpha.pipe"), 20 - 15, "the pipe paid for each call it made")
+        let won = try bidAndResolve(w, "alpha", "alpha.tool")
+        XCTAssertEqual(won["score"], 0, "\(won)")
+        XCTAssertEqual(won["minted"], 0)
+        // The child's own tool, bought by its parent: self-dealing too.
+        try XCTUnwrapOK(w.writeTool("alpha-jr", "jr.tool", code: "echo", price: 2))
+        for _ in 0..<3 { try XCTUnwrapOK(w.invoke("alpha", "jr.tool", "run")) }
+        XCTAssertEqual(try bidAndResolve(w, "alpha-jr", "jr.tool")["minted"], 0)
+        // Still when the child owns itself: it stays its creator's.
+        try XCTUnwrapOK(w.invoke("alpha", "genesis_ledger", "transfer_ownership", ["alpha-jr", "alpha-jr"]))
+        for _ in 0..<3 { try XCTUnwrapOK(w.invoke("alpha", "jr.tool", "run")) }
+        XCTAssertEqual(try bidAndResolve(w, "alpha-jr", "jr.tool")["minted"], 0)
+        // One user who is not alpha's: the tool now scores.
+        try XCTUnwrapOK(w.invoke("beta", "alpha.tool", "run"))
+        let real = try bidAndResolve(w, "alpha", "alpha.tool")
+        XCTAssertGreaterThan(real["minted"]?.intValue ?? 0, 0, "\(real)")
+        XCTAssertTrue(real["reason"]?.stringValue?.contains("paid for by 1 other") ?? false, "\(real)")
+        w.assertInvariants()
+    }
+
+    func testDistinctPayersCountMoreThanRepetitionAndOldUseEarnsOnce() throws {
+        let w = try TestWorld(config: config())
+        try XCTUnwrapOK(w.writeTool("alpha", "spammed", code: "echo", price: 1))
+        try XCTUnwrapOK(w.writeTool("beta", "shared", code: "echo", price: 1))
+        for _ in 0..<9 { try XCTUnwrapOK(w.invoke("gamma", "spammed", "run")) }
+        for who in ["alpha", "gamma", "delta"] { try XCTUnwrapOK(w.invoke(who, "shared", "run")) }
+        let spammed = try bidAndResolve(w, "alpha", "spammed")
+        let shared = try bidAndResolve(w, "beta", "shared")
+        XCTAssertGreaterThan(shared["score"]?.intValue ?? 0, spammed["score"]?.intValue ?? 0)
+        // The uses that earned an award do not earn again.
+        XCTAssertEqual(try bidAndResolve(w, "beta", "shared")["score"], 0)
+        try XCTUnwrapOK(w.invoke("epsilon", "shared", "run"))
+        XCTAssertGreaterThan(try bidAndResolve(w, "beta", "shared")["score"]?.intValue ?? 0, 0)
+        w.assertInvariants()
+    }
+
+    func testCompositionPaysThroughAndScoresForTheComposer() throws {
+        let w = try TestWorld(config: config())
+        try XCTUnwrapOK(w.writeTool("gamma", "gamma.base", code: "echo", price: 2))
+        try writePipe(w, "alpha", "alpha.pipe", price: 4)
+        let call: JSONValue = ["artifact_id": "gamma.base", "method": "run", "args": []]
+        for who in ["beta", "delta"] {
+            let inner = try XCTUnwrapOK(w.invoke(who, "alpha.pipe", "invoke", [call]))
+            XCTAssertEqual(inner["ok"], true, "the pipe's own call: \(inner)")
+        }
+        XCTAssertEqual(try w.scrip("beta"), 100 - 4, "the user pays the pipe's price only")
+        XCTAssertEqual(try w.scrip("alpha.pipe"), 20 - 4, "the pipe pays the base tool from its own scrip")
+        XCTAssertEqual(try w.scrip("gamma"), 100 + 4)
+        let composer = try w.database.read { db in try w.kernel.scoringInput(db, for: try XCTUnwrap(try Artifact.load(db, "alpha.pipe"))) }
+        XCTAssertEqual(composer.paidUsersSinceAward, 2)
+        XCTAssertEqual(composer.composedOwnersSinceAward, 1)
+        let base = try w.database.read { db in try w.kernel.scoringInput(db, for: try XCTUnwrap(try Artifact.load(db, "gamma.base"))) }
+        XCTAssertEqual(base.paidUsersSinceAward, 1, "the pipe's calls count once, for its owner alpha")
+        XCTAssertEqual(base.paidUsesSinceAward, 2)
+        let plain = ScoringInput(artifact: composer.artifact, invokesByOthers: 2, paidUsersSinceAward: 2, paidUsesSinceAward: 2)
+        XCTAssertGreaterThan(try BuiltinMintScorer().score(composer).get().score, try BuiltinMintScorer().score(plain).get().score)
         w.assertInvariants()
     }
 

@@ -221,6 +221,28 @@ def catalog(limit=10):
 '''
 
 
+HISTOGRAM = '''
+def histogram(values, bins=5):
+    """Counts of numbers in equal-width bins between their minimum and maximum."""
+    nums = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if not nums:
+        return {"bins": [], "counts": []}
+    lo, hi = min(nums), max(nums)
+    bins = max(1, min(50, int(bins)))
+    width = (hi - lo) / bins or 1
+    counts = [0] * bins
+    for v in nums:
+        counts[min(bins - 1, int((v - lo) / width))] += 1
+    return {"bins": [[lo + i * width, lo + (i + 1) * width] for i in range(bins)], "counts": counts}
+'''
+
+ACRONYM = '''
+def acronym(text):
+    """The initials of the words of text, upper-cased."""
+    return "".join(w[0].upper() for w in text.split() if w[:1].isalpha())
+'''
+
+
 def _schema(props, required, examples):
     return {"type": "object", "properties": props, "required": required,
             "additionalProperties": False, "examples": examples}
@@ -291,7 +313,75 @@ LIBRARY = [
                      {"limit": {"type": "integer", "minimum": 1, "maximum": 50}}, [], [{"limit": 5}, {}])]},
 ]
 
+LIBRARY += [
+    {"key": "histogram", "price": 2, "code": HISTOGRAM, "keywords": "histogram bins numbers distribution",
+     "tools": [_tool("histogram", "Counts of numbers in equal-width bins.",
+                     {"values": {"type": "array"}, "bins": {"type": "integer", "minimum": 1, "maximum": 50}}, ["values"],
+                     [{"values": [1, 2, 2, 3, 9, 4, 4]}, {"values": [0.5, 1.5, 7], "bins": 3}])]},
+    {"key": "acronym", "price": 1, "code": ACRONYM, "keywords": "acronym initials text words",
+     "tools": [_tool("acronym", "The initials of the words of a text, upper-cased.", {"text": STR}, ["text"],
+                     [{"text": "portable network graphics"}, {"text": "as soon as possible"}])]},
+]
+
+# Specialization: every tool belongs to one family; an agent is good at one family
+# (cheap to write and sell) and must buy the others.
+FAMILIES = ("text", "math", "stats", "data")
+_FAMILY_OF_KEY = {
+    "textstats": "text", "slugify": "text", "caesar": "text", "palindrome": "text", "acronym": "text",
+    "primes": "math", "gcdlcm": "math", "fibonacci": "math", "roman": "math",
+    "describe": "stats", "sorter": "stats", "histogram": "stats",
+    "jsonfmt": "data", "checksum": "data", "base": "data", "catalog": "data",
+}
+for _entry in LIBRARY:
+    _entry["family"] = _FAMILY_OF_KEY[_entry["key"]]
+
 BY_KEY = {entry["key"]: entry for entry in LIBRARY}
+KEYS_BY_FAMILY = {f: [e["key"] for e in LIBRARY if e["family"] == f] for f in FAMILIES}
+
+
+def family_of(artifact_id):
+    """The family of a tool written from this library (`<owner>.<key>`), else None."""
+    key = artifact_id.split(".", 1)[1] if isinstance(artifact_id, str) and "." in artifact_id else None
+    entry = BY_KEY.get(key)
+    return entry["family"] if entry else None
+
+
+# A firm's product: one call that runs a tool of each stage, paid from the firm's own scrip
+# (tool code with standing pays for the priced tools it invokes).
+BUNDLE = '''
+STAGES = %s
+
+
+def bundle(calls):
+    """Calls each stage tool once, in order, with the positional args given for it."""
+    if not isinstance(calls, list) or len(calls) != len(STAGES):
+        raise ValueError("calls must be a list of %%d argument lists" %% len(STAGES))
+    out = []
+    for (tool_id, method), args in zip(STAGES, calls):
+        if not isinstance(args, list):
+            raise ValueError("the args of each call must be a list")
+        out.append(invoke(tool_id, method, *args))
+    return out
+'''
+
+
+def bundle_code(stages):
+    """The code of a bundle over `stages` ([[tool id, method], ...])."""
+    return BUNDLE % json.dumps(stages)
+
+
+def bundle_interface(stages, families):
+    """The interface of a bundle; its examples are the stages' own (library tools' examples)."""
+    example = []
+    for tool_id, method in stages:
+        key = tool_id.split(".", 1)[1] if "." in tool_id else ""
+        entry = BY_KEY.get(key)
+        tool = next((t for t in entry["tools"] if t["name"] == method), None) if entry else None
+        args = positional_args(tool["inputSchema"], tool["inputSchema"]["examples"][0]) if tool else []
+        example.append(args or [])
+    return {"tools": [_tool("bundle", "One call for %s: runs %s in order and returns their results." % (
+        " and ".join(families), ", ".join(s[0] for s in stages)),
+        {"calls": {"type": "array", "items": {"type": "array"}}}, ["calls"], [{"calls": example}])]}
 
 
 def interface(entry):

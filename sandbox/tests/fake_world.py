@@ -61,6 +61,7 @@ class FakeWorld:
         self.last_sleep_seq = {}
         self.llm = None          # callable(caller, params) -> envelope, for llm-mind tests
         self.llm_requests = []
+        self.turns = []          # (every n calls, fn(world)): scripted market activity (add_buyer)
         for g in GENESIS:
             self._put(g, "genesis", "genesis", content=g, executable=True,
                       interface={"tools": [{"name": m} for m in PARAMS[g]]})
@@ -142,6 +143,7 @@ class FakeWorld:
             self.n_calls += 1
             self.t += 0.01
             self._neighbour_turn(caller)
+            self._scripted_turns()
             self._resolve_mint()
             try:
                 if not isinstance(params, dict):
@@ -318,8 +320,10 @@ class FakeWorld:
         kind = {(True, True): "agent", (False, True): "tool", (True, False): "account", (False, False): "data"}[(standing, executable)]
         if p.get("kind") in ("memory", "contract", "data") and not standing:
             kind = p["kind"]
+        metadata = p.get("metadata") if isinstance(p.get("metadata"), dict) else (existing or {}).get("metadata") or {}
         return {"content": content, "code": code, "interface": interface, "has_standing": standing,
-                "can_execute": executable, "access_contract_id": contract, "price": price, "kind": kind}
+                "can_execute": executable, "access_contract_id": contract, "price": price, "kind": kind,
+                "metadata": metadata}
 
     @staticmethod
     def _size(a):
@@ -337,7 +341,7 @@ class FakeWorld:
         aid = p.get("artifact_id") if not creating_only else p.get("id")
         if not isinstance(aid, str) or not ID_RE.match(aid):
             raise Fail("INVALID_ARGS", "artifact_id must be 1-128 of [A-Za-z0-9_.-]")
-        spec = self._spec(p)
+        spec = self._spec(p, self.artifacts.get(aid))
         a = self.artifacts.get(aid)
         if a is not None and a["deleted_at"]:
             raise Fail("DELETED", "artifact %s was deleted; its ID is reserved" % aid)
@@ -404,7 +408,7 @@ class FakeWorld:
             raise Fail("INVALID_ARGS", "expected at most %d arguments (%s), got %d" % (len(order), ", ".join(order), len(args)))
         return dict(zip(order, args))
 
-    def _invoke(self, caller, p, depth=0):
+    def _invoke(self, caller, p, depth=0, payer=None):
         aid, method, args = p.get("artifact_id"), p.get("method"), p.get("args") or []
         if not isinstance(args, list):
             raise Fail("INVALID_ARGS", "args must be an array")
@@ -419,14 +423,18 @@ class FakeWorld:
                     raise Fail("INVALID_ARGS", "args.%s is not an accepted argument" % k)
             service = getattr(self, "_" + aid.replace("genesis_", ""))
             return ok(service(caller, method, named))
-        return self._run_tool(caller, aid, method, args, depth)
+        return self._run_tool(caller, aid, method, args, depth, payer or caller)
 
-    def _run_tool(self, caller, aid, method, args, depth):
+    def _run_tool(self, caller, aid, method, args, depth, payer_id):
         from agent.tools_library import parameter_order
         a = self._live(aid)
         if not a["can_execute"] or not a["code"]:
             raise Fail("INVALID_ARGS", "%s is not executable" % aid)
-        payer = self.principals.get(caller)
+        # As the kernel: tool code acts as the tool; it pays for priced calls only with standing.
+        if a["price"] > 0 and caller != payer_id:
+            raise Fail("ACCESS_DENIED", "%s has a price; tool code cannot spend its invoker's scrip" % aid)
+        self._require_thawed(payer_id)
+        payer = self.principals.get(payer_id)
         if payer and payer["scrip"] < a["price"]:
             raise Fail("INSUFFICIENT_FUNDS", "%s costs %d scrip per call" % (aid, a["price"]))
         tool = next((t for t in a["interface"]["tools"] if t.get("name") == method), None)
@@ -439,14 +447,20 @@ class FakeWorld:
                 raise Fail("INVALID_ARGS", "args.%s is required" % req)
         self._authorize(a, "invoke", caller)
 
+        inner_payer = aid if a["has_standing"] else payer_id
+
         def invoke(target, m, *more):
-            r = self._invoke(aid, {"artifact_id": target, "method": m, "args": list(more)}, depth + 1)
+            try:
+                r = self._invoke(aid, {"artifact_id": target, "method": m, "args": list(more)}, depth + 1, inner_payer)
+            except Fail as f:
+                r = err(f.code, f.message)
             if not r["ok"]:
                 raise RuntimeError(r["error"]["code"])
             return r["result"]
 
         env = {"__name__": "artifact", "invoke": invoke, "read": lambda x: self._read(aid, x), "CALLER": caller}
-        self._charge(caller, 5)
+        started = self.t
+        self._charge(payer_id, 5)
         try:
             exec(compile(a["code"], "<artifact %s>" % aid, "exec"), env)
             value = env[method](*args)
@@ -455,15 +469,15 @@ class FakeWorld:
             result = err("EXECUTION_ERROR", "%s: %s" % (type(e).__name__, e))
         else:
             result = ok(value)
-        data = {"artifact_id": aid, "method": method, "caller": caller, "payer": caller, "owner": a["owner_id"],
-                "price_paid": 0}
         owner = self._payee(a)
-        if result["ok"] and a["price"] > 0 and owner != caller and caller in self.principals:
-            self._move(caller, owner, a["price"])
+        data = {"artifact_id": aid, "method": method, "caller": caller, "payer": payer_id, "owner": owner,
+                "price_paid": 0, "depth": depth, "wall_ms": round((self.t - started) * 1000 + 5, 3)}
+        if result["ok"] and a["price"] > 0 and owner != payer_id and payer_id in self.principals:
+            self._move(payer_id, owner, a["price"])
             data["price_paid"] = a["price"]
         if not result["ok"]:
             data["error"] = result["error"]["code"]
-        self._event("invoke", caller, data)
+        self._event("invoke", payer_id, data)
         return result
 
     def _payee(self, a):
@@ -495,6 +509,13 @@ class FakeWorld:
             self._move(caller, to, amount)
             self._event("transfer", caller, {"resource": "scrip", "from": caller, "to": to, "amount": amount})
             return {"from": caller, "to": to, "amount": amount}
+        if m == "transfer_ownership":
+            art = self._live(a.get("artifact_id"))
+            self._authorize(art, "transfer", caller)
+            if a.get("to") not in self.principals:
+                raise Fail("NOT_FOUND", "%s is not a principal" % a.get("to"))
+            art["owner_id"] = a["to"]
+            return {"artifact_id": art["id"], "owner_id": art["owner_id"]}
         if m == "get_budget":
             who = a.get("principal") or caller
             return {"principal": who, "llm_budget_microdollars": self.principals[who]["llm_budget"]}
@@ -579,8 +600,8 @@ class FakeWorld:
             self._charge(caller, 1)
             return {"seq": self._event("custom", caller, {"topic": topic, "data": a.get("data") or {}})}
         if m == "read":
-            off = a.get("offset", 0)
-            return self.events[off: off + a.get("limit", 50)]
+            off, want = a.get("offset", 0), (a.get("filter") or {}).get("type")
+            return [e for e in self.events[off:] if want is None or e["type"] == want][: a.get("limit", 50)]
         raise Fail("INVALID_ARGS", "genesis_event_log.%s is not in this fake" % m)
 
     def _deposit(self, seller, aid, price):
@@ -668,7 +689,8 @@ class FakeWorld:
         self._event("mint_resolved", "genesis_mint", {"winners": [win], "minted": 40})
 
     def _debt_json(self, d):
-        return dict(d, remaining=d["repay_amount"] - d["repaid"], holder=self.artifacts[d["debt_id"]]["owner_id"])
+        return dict(d, remaining=d["repay_amount"] - d["repaid"], holder=self.artifacts[d["debt_id"]]["owner_id"],
+                    overdue=d["status"] == "active" and self.t > d["due_at"])
 
     def _debt(self, caller, m, a):
         if m == "issue":
@@ -727,3 +749,60 @@ class FakeWorld:
             self._event("debt_cancelled", caller, {"debt_id": d["debt_id"]})
             return self._debt_json(d)
         raise Fail("INVALID_ARGS", "genesis_debt.%s is not in this fake" % m)
+
+    # --- a market for the economic mind's tests: sellers, firms, buyers, wants ------------------
+
+    def add_seller(self, agent, key, price, scrip=100, broken=False):
+        """`agent` (created if new) sells library tool `key` at `price`; a broken one always raises."""
+        import agent.tools_library as lib
+        if agent not in self.principals:
+            self.add_agent(agent, scrip=scrip)
+        e = lib.BY_KEY[key]
+        code = e["code"]
+        if broken:
+            code = "\n".join("def %s(*args):\n    raise ValueError('broken')\n" % t["name"] for t in e["tools"])
+        aid = "%s.%s" % (agent, key)
+        self._put(aid, "tool", agent, content=lib.description(e), code=code, interface=lib.interface(e),
+                  executable=True, price=price)
+        self.artifacts[aid]["metadata"] = {"family": e["family"]}
+        return aid
+
+    def add_firm(self, firm, parent, stages, families, price, scrip=25, compute=1500):
+        """A spawned firm of `parent`, owning itself, whose artifact is a bundle over `stages`."""
+        import agent.tools_library as lib
+        self._put(firm, "agent", firm, content=json.dumps({"mind": "heuristic", "parent": parent}),
+                  code=lib.bundle_code(stages), interface=lib.bundle_interface(stages, families),
+                  executable=True, standing=True, contract="genesis_freeware", price=price, created_by=parent)
+        self.artifacts[firm]["metadata"] = {"bundle": families, "stages": stages}
+        self._principal(firm, scrip=scrip, compute=compute, rate=2)
+        return firm
+
+    def add_buyer(self, buyer, artifact_id, method, args, every, until=None):
+        """Every `every` calls (until call number `until`), `buyer` pays for one invoke."""
+        if buyer not in self.principals:
+            self.add_agent(buyer, scrip=1000)
+
+        def turn(world):
+            if until is None or world.n_calls < until:
+                try:
+                    world._invoke(buyer, {"artifact_id": artifact_id, "method": method, "args": list(args)})
+                except Fail:
+                    pass
+        self.turns.append((every, turn))
+
+    def add_wants(self, who, families, every):
+        """Every `every` calls `who` advertises demand it cannot meet (topic 'market')."""
+        if who not in self.principals:
+            self.add_agent(who)
+        self.turns.append((every, lambda world: world._event("custom", who, {"topic": "market", "data": {
+            "agent": who, "wants": list(families), "value": 12}})))
+
+    def _scripted_turns(self):
+        for every, turn in self.turns:
+            if self.n_calls % every == 0:
+                turn(self)
+
+    def paid_invokes(self, **match):
+        """Invoke events that paid a price, filtered by data fields."""
+        return [e["data"] for e in self.events if e["type"] == "invoke" and e["data"].get("price_paid", 0) > 0
+                and all(e["data"].get(k) == v for k, v in match.items())]

@@ -65,11 +65,14 @@ class RuntimeTests(unittest.TestCase):
         body = b'{"type":"reply","id":1,"response":{"ok":true,"result":{"created_by":"genesis"}}}'
         for b in struct.pack(">I", len(body)) + body:
             os.write(a.ours.fileno(), bytes([b]))
-        second = a.recv_call()
-        self.assertEqual((second["id"], second["action"], second["params"]["method"]), (2, "invoke", "list_by_owner"))
-        a.reply(2, {"ok": False, "error": {"code": "INTERNAL", "message": "db busy", "details": None, "retry_after": None}})
-        third = a.recv_call()
-        self.assertEqual((third["id"], third["action"]), (3, "observe"))
+        busy = {"ok": False, "error": {"code": "INTERNAL", "message": "db busy", "details": None, "retry_after": None}}
+        # The heuristic mind's boot: the roster, its own artifacts, its first firm; errors do not stop it.
+        for n, method in ((2, "list_agents"), (3, "list_by_owner"), (4, "get_metadata")):
+            call = a.recv_call()
+            self.assertEqual((call["id"], call["action"], call["params"]["method"]), (n, "invoke", method))
+            a.reply(n, busy)
+        last = a.recv_call()
+        self.assertEqual((last["id"], last["action"]), (5, "observe"))
         self.assertEqual(a.close_and_wait(), runtime.EXIT_CLEAN)
 
     def test_exits_cleanly_when_the_socket_closes_while_waiting_for_a_reply(self):

@@ -106,11 +106,7 @@ extension Kernel {
             var scores: [String: (Int, String)] = [:]
             for w in outcome.winners {
                 guard let a = try Artifact.load(db, w.bid.artifactID), !a.isDeleted else { scores[w.bid.artifactID] = (0, "artifact deleted"); continue }
-                let uses = try Int64.fetchOne(db, sql: """
-                    SELECT COUNT(*) FROM events WHERE type='invoke' AND json_extract(data,'$.artifact_id') = ?
-                    AND json_extract(data,'$.payer') != ? AND json_extract(data,'$.error') IS NULL
-                    """, arguments: [a.id, a.ownerID]) ?? 0
-                switch scorer.score(ScoringInput(artifact: a, invokesByOthers: uses)) {
+                switch scorer.score(try scoringInput(db, for: a)) {
                 case .success(let s): scores[a.id] = (max(0, min(100, s.score)), s.reason)
                 case .failure(let e): scores[a.id] = (0, "scorer failed: \(e.message)")
                 }
