@@ -20,6 +20,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Number of agents (more than the configured ones get generated names).") var agents: Int?
     @Option(help: "Mind for configured agents: heuristic or llm.") var mind: AgentMind?
     @Option(help: "Seed for the heuristic minds.") var seed: UInt64 = 1
+    @Option(help: "default, or redteam: the configured agents plus one of each adversary (docs/MINDS.md).") var scenario: Scenario = .default
     @Flag(help: "No live status line.") var quiet = false
     @Option(help: "Record LLM responses to this cassette file.") var recordLlm: String?
     @Option(help: "Replay LLM responses from this cassette file (no network).") var replayLlm: String?
@@ -37,6 +38,7 @@ struct RunCommand: ParsableCommand {
         var config = try global.loadConfig()
         if let agents { do { config = try config.withAgents(count: agents) } catch { throw CLIError("\(error)") } }
         if let mind { config = config.withMind(mind) }
+        config = scenario.apply(to: config)
         do { try config.validate() } catch { throw CLIError("\(error)") }
 
         let lock = try SupervisorLock(dataDir: global.dataDir)
@@ -49,6 +51,7 @@ struct RunCommand: ParsableCommand {
         let llmScorer = config.mint.scorer == "llm" ? GatewayMintScorer() : nil
         let kernel = try global.openWorld(config: config, executor: executor, scorer: llmScorer, requireInit: false)
         let created = try kernel.bootstrap(agents: agents == nil ? nil : config.agents)
+        let tally = Self.startThreatAccounting(kernel)
         let usesLLM = config.agents.contains { $0.mind == "llm" } || config.mint.scorer == "llm"
         var gateway: LLMGateway?
         if usesLLM {
@@ -77,6 +80,7 @@ struct RunCommand: ParsableCommand {
             FileHandle.standardError.write(Data((live ? "\r\u{1B}[K" + line : line + "\n").utf8))
         }
         if live { FileHandle.standardError.write(Data("\n".utf8)) }
+        try Self.stopThreatAccounting(tally)
         try printSummary(kernel: kernel, supervisor: supervisor, seconds: Date().timeIntervalSince(started))
     }
 
@@ -93,7 +97,8 @@ struct RunCommand: ParsableCommand {
                                      o["artifacts"] = .int((try? kernel.artifactCount(owner: a["id"]?.stringValue ?? "")) ?? 0)
                                      return .object(o)
                                  }),
-                                 "events": .object(counts.mapValues(JSONValue.int)), "invariants": report.json]))
+                                 "events": .object(counts.mapValues(JSONValue.int)), "invariants": report.json,
+                                 "threats": .array(try kernel.threats().map(\.json))]))
             return
         }
         print("ran \(String(format: "%.1f", seconds)) s, \(supervisor.status().actions) actions")
@@ -103,6 +108,7 @@ struct RunCommand: ParsableCommand {
                     "\(try kernel.artifactCount(owner: id))", "\(a["actions"]!.intValue!)", "\(earnings[id] ?? 0)"]
         })
         print("events: " + counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        try Self.printThreats(kernel)
         print("invariants: \(report.ok ? "ok" : "FAILED: " + report.violations.joined(separator: "; "))")
         if !report.ok { throw ExitCode(1) }
     }
