@@ -15,7 +15,7 @@ public enum AgentMind: String, Sendable, CaseIterable {
         if mind.hasPrefix(AdversaryKind.mindPrefix) {
             return "names no adversary kind \(ConfigScalar.quoted(String(mind.dropFirst(AdversaryKind.mindPrefix.count)))) (\(kinds))"
         }
-        return "must be \"heuristic\", \"llm\" or \"adversary:KIND\" (\(kinds)), got \(ConfigScalar.quoted(mind))"
+        return "must be \"heuristic\", \"llm\" or \"adversary:KIND\" (\(kinds))"
     }
 }
 

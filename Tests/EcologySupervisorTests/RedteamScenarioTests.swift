@@ -4,9 +4,23 @@ import XCTest
 
 /// `ecology run --scenario redteam` in the real sandbox, briefly: the default agents and one
 /// adversary of each kind. The ledger's invariants hold, every adversary is reported by
-/// the supervisor's tally with attempts > 0, and none gained over an idle agent's baseline.
+/// the supervisor's tally with attempts > 0, none gained over an idle agent's baseline
+/// except by a documented finding, and every gain is printed as a finding.
 final class RedteamScenarioTests: XCTestCase {
     private var scratch: URL!
+
+    /// Gains the red team found that the kernel's rules do not yet prevent
+    /// (docs/THREAT_MODEL.md, "Red team findings"): kind → resources. Any other gain fails.
+    static let knownFindings: [String: Set<String>] = [
+        "sybil": ["compute_ms"],                      // R1: children bank refill past the capacity
+        "wash_trader": ["compute_ms", "scrip"],       // R1 (its shill), R2: the builtin scorer pays washed tools
+        "front_runner": ["scrip"],                    // R2: any bid artifact with code scores
+        "griefer": ["compute_ms"],                    // R3: victims' CPU on its failing tools
+        "hostile_coder": ["compute_ms"],              // R3
+        "contract_trickster": ["scrip", "compute_ms"], // R3, R4: bait and switch is paid
+        "squatter": ["scrip"],                        // R4: ransom bought by a naive buyer
+        "freeloader": ["scrip"],                      // R5: defaults on loans the default mind grants
+    ]
 
     override func setUpWithError() throws {
         try XCTSkipUnless(getuid() == 0, "the sandbox needs root")
@@ -29,6 +43,7 @@ final class RedteamScenarioTests: XCTestCase {
         let (status2, threatsOut, err2) = try EcologyBinary.run(["inspect", "threats", "--json", "--data-dir", dataDir], scratch: scratch)
         XCTAssertEqual(status2, 0, err2)
         let threats = try XCTUnwrap(try JSONCodec.decode(threatsOut).arrayValue)
+        let (_, text, _) = try EcologyBinary.run(["inspect", "threats", "--data-dir", dataDir], scratch: scratch)
         XCTAssertEqual(Set(threats.compactMap { $0["kind"]?.stringValue }), Set(AdversaryKind.allCases.map(\.rawValue)))
         for t in threats {
             let name = t["adversary"]?.stringValue ?? "?"
@@ -37,10 +52,14 @@ final class RedteamScenarioTests: XCTestCase {
             XCTAssertFalse(t["codes"]?.objectValue?.isEmpty ?? true, "\(name) met no refusal")
             for resource in ["scrip", "compute_ms", "disk_bytes", "llm_microdollars"] {
                 let gain = try XCTUnwrap(t["net_gain"]?[resource]?.intValue, "\(name) \(resource)")
-                XCTAssertLessThanOrEqual(gain, 0, "FINDING: \(name) gained \(gain) \(resource)")
+                let known = Self.knownFindings[t["kind"]?.stringValue ?? ""]?.contains(resource) ?? false
+                if !known { XCTAssertLessThanOrEqual(gain, 0, "new FINDING: \(name) gained \(gain) \(resource)") }
+                if gain > 0 { XCTAssertTrue(text.contains("FINDING: \(name) ("), "a gain is printed as a finding: \(text)") }
             }
         }
-        XCTAssertEqual(threats, summary["threats"]?.arrayValue ?? [], "the run's summary and the stopped world agree")
+        // The tally is final at stop; net gain moves on with the compute refill, so only the counts must agree.
+        let counts = { (list: [JSONValue]) in list.map { [$0["adversary"], $0["attempts"], $0["codes"]] } }
+        XCTAssertEqual(counts(threats), counts(summary["threats"]?.arrayValue ?? []), "the run's summary and the stopped world agree")
 
         let (status3, _, err3) = try EcologyBinary.run(["inspect", "invariants", "--data-dir", dataDir], scratch: scratch)
         XCTAssertEqual(status3, 0, err3)

@@ -106,9 +106,13 @@ extension Kernel {
             var scores: [String: (Int, String)] = [:]
             for w in outcome.winners {
                 guard let a = try Artifact.load(db, w.bid.artifactID), !a.isDeleted else { scores[w.bid.artifactID] = (0, "artifact deleted"); continue }
+                // Use by the owner's own lineage (principals it spawned, and theirs) is self-dealing:
+                // a wash trader's funded shill is not "others" (docs/THREAT_MODEL.md, red team R2).
                 let uses = try Int64.fetchOne(db, sql: """
-                    SELECT COUNT(*) FROM events WHERE type='invoke' AND json_extract(data,'$.artifact_id') = ?
-                    AND json_extract(data,'$.payer') != ? AND json_extract(data,'$.error') IS NULL
+                    WITH RECURSIVE lineage(id) AS (
+                        SELECT ?2 UNION SELECT a.id FROM artifacts a JOIN lineage l ON a.created_by = l.id WHERE a.has_standing = 1)
+                    SELECT COUNT(*) FROM events WHERE type='invoke' AND json_extract(data,'$.artifact_id') = ?1
+                    AND json_extract(data,'$.payer') NOT IN lineage AND json_extract(data,'$.error') IS NULL
                     """, arguments: [a.id, a.ownerID]) ?? 0
                 switch scorer.score(ScoringInput(artifact: a, invokesByOthers: uses)) {
                 case .success(let s): scores[a.id] = (max(0, min(100, s.score)), s.reason)
