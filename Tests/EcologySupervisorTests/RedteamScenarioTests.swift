@@ -14,7 +14,7 @@ final class RedteamScenarioTests: XCTestCase {
     static let knownFindings: [String: Set<String>] = [
         "sybil": ["compute_ms"],                      // R1: children bank refill past the capacity
         "wash_trader": ["compute_ms", "scrip"],       // R1 (its shill), R2: the builtin scorer pays washed tools
-        "front_runner": ["scrip"],                    // R2: any bid artifact with code scores
+        "front_runner": ["compute_ms"],               // R3: callers' CPU on its lots that fail
         "griefer": ["compute_ms"],                    // R3: victims' CPU on its failing tools
         "hostile_coder": ["compute_ms"],              // R3
         "contract_trickster": ["scrip", "compute_ms"], // R3, R4: bait and switch is paid
