@@ -247,7 +247,7 @@ public final class Kernel: @unchecked Sendable {
             let freed = try tombstone(db, &a)
             try a.update(db)
             try events.append(db, "artifact_deleted", principal: context.caller,
-                              ["artifact_id": .string(id), "freed_bytes": .int(freed)])
+                              ["artifact_id": .string(id), "freed_bytes": .int(freed), "charged_to": .string(a.chargedTo)])
             return .object(["artifact_id": .string(id), "deleted": .bool(true), "freed_bytes": .int(freed)])
         }
     }
@@ -293,7 +293,8 @@ public final class Kernel: @unchecked Sendable {
         }
         try events.append(db, "artifact_written", principal: context.caller,
                           ["artifact_id": .string(id), "kind": .string(resolvedKind), "created": .bool(true),
-                           "size_bytes": .int(a.sizeBytes), "version": .int(1)])
+                           "size_bytes": .int(a.sizeBytes), "version": .int(1),
+                           "charged_to": .string(a.chargedTo), "disk_delta": .int(a.sizeBytes)])
         return a
     }
 
@@ -316,7 +317,8 @@ public final class Kernel: @unchecked Sendable {
         try a.update(db)
         try events.append(db, "artifact_written", principal: context.caller,
                           ["artifact_id": .string(a.id), "kind": .string(a.kind), "created": .bool(false),
-                           "size_bytes": .int(a.sizeBytes), "version": .int(a.version)])
+                           "size_bytes": .int(a.sizeBytes), "version": .int(a.version),
+                           "charged_to": .string(a.chargedTo), "disk_delta": .int(growth)])
         return a
     }
 

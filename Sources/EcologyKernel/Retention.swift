@@ -236,7 +236,8 @@ extension Kernel {
         let freed = try tombstone(db, &a)
         try a.update(db)
         try events.append(db, "artifact_deleted", principal: Kernel.systemID,
-                          ["artifact_id": .string(id), "owner": .string(a.ownerID), "freed_bytes": .int(freed), "reason": "retention"])
+                          ["artifact_id": .string(id), "owner": .string(a.ownerID), "freed_bytes": .int(freed),
+                           "charged_to": .string(a.chargedTo), "reason": "retention"])
     }
 
     // MARK: Tombstones

@@ -39,15 +39,21 @@ extension Kernel {
     }
 
     /// Re-derives the billing principal after an ownership, listing or debt change and moves
-    /// the bytes to it (its quota checked: `QUOTA_EXCEEDED`). The caller saves `a`.
-    func recharge(_ db: Database, _ a: inout Artifact) throws {
+    /// the bytes to it (its quota checked: `QUOTA_EXCEEDED`). The caller saves `a`, and
+    /// records the returned fields in the event of the change (`StorageMove.fields`), so
+    /// that statements (`Kernel.statement`) see the bytes move.
+    @discardableResult
+    func recharge(_ db: Database, _ a: inout Artifact) throws -> StorageMove? {
         let to = try billingPrincipal(db, for: a)
-        guard to != a.chargedTo else { return }
+        guard to != a.chargedTo else { return nil }
+        var move: StorageMove?
         if !a.isDeleted {
             try adjustDisk(db, principal: to, delta: a.sizeBytes)
             try adjustDisk(db, principal: a.chargedTo, delta: -a.sizeBytes)
+            move = StorageMove(bytes: a.sizeBytes, from: a.chargedTo, to: to)
         }
         a.chargedTo = to
+        return move
     }
 
     /// Growing an artifact, or changing its contract (which re-decides who can free it), is
@@ -80,6 +86,19 @@ extension Kernel {
         }
         p.diskUsed = max(0, after)
         try p.save(db)
+    }
+
+    /// Stored bytes moved from one billing principal to another.
+    struct StorageMove {
+        var bytes: Int64
+        var from: String
+        var to: String
+
+        /// `bytes, bytes_from, bytes_to` for the event that moved them (none when nothing moved).
+        static func fields(_ move: StorageMove?) -> [String: JSONValue] {
+            guard let move, move.bytes != 0 else { return [:] }
+            return ["bytes": .int(move.bytes), "bytes_from": .string(move.from), "bytes_to": .string(move.to)]
+        }
     }
 
     /// Leaves a tombstone: content, code, interface and metadata dropped (none of it is

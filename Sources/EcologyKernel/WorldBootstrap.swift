@@ -45,7 +45,14 @@ extension Kernel {
                                        arguments: [String(r.llmBudgetMicrodollars)])
                     }
                 }
-                try events.append(db, "artifact_written", principal: Self.systemID, ["artifact_id": .string(id), "kind": "genesis", "created": true])
+                var written: [String: JSONValue] = ["artifact_id": .string(id), "kind": "genesis", "created": true]
+                if standing, let p = try Principal.load(db, id) {
+                    // What it was granted, for its statement (`Kernel.statement`).
+                    written["compute_ms"] = .int(p.compute.balance(atMicros: now))
+                    written["llm_microdollars"] = .int(p.llmBudget)
+                    written["disk_quota_bytes"] = .int(p.diskQuota)
+                }
+                try events.append(db, "artifact_written", principal: Self.systemID, .object(written))
             }
             for page in Handbook.pages(services: services.values.map { $0 }, config: config) where try Artifact.load(db, page.id) == nil {
                 let spec = try ArtifactSpec(args: Args(["content": .string(page.text), "kind": "data"]), limits: LimitConfig.unbounded)
@@ -82,7 +89,9 @@ extension Kernel {
         try db.execute(sql: "UPDATE world_meta SET value = CAST(CAST(value AS INTEGER) + ? AS TEXT) WHERE key = 'initial_scrip'",
                        arguments: [spec.scrip])
         try events.append(db, "artifact_written", principal: Self.systemID,
-                          ["artifact_id": .string(id), "kind": "agent", "created": true, "scrip": .int(spec.scrip)])
+                          ["artifact_id": .string(id), "kind": "agent", "created": true, "scrip": .int(spec.scrip),
+                           "compute_ms": .int(r.compute.initial), "llm_microdollars": .int(p.llmBudget),
+                           "disk_quota_bytes": .int(p.diskQuota), "disk_bytes": .int(p.diskUsed)])
     }
 }
 

@@ -74,10 +74,10 @@ struct DebtService: GenesisService {
                 try k.moveScrip(db, from: ctx.caller, to: debtor, amount: amount)
                 try db.cachedStatement(sql: "UPDATE debts SET status='active' WHERE id=?").execute(arguments: [id])
                 // Funded: the claim's bytes are now the holder's, who accepted it.
-                try k.recharge(db, &a)
+                let moved = try k.recharge(db, &a)
                 try a.update(db)
-                try k.events.append(db, "debt_issued", principal: ctx.caller,
-                                    ["debt_id": .string(id), "creditor": .string(ctx.caller), "debtor": .string(debtor), "amount": .int(amount)])
+                let data: [String: JSONValue] = ["debt_id": .string(id), "creditor": .string(ctx.caller), "debtor": .string(debtor), "amount": .int(amount)]
+                try k.events.append(db, "debt_issued", principal: ctx.caller, .object(data.merging(Kernel.StorageMove.fields(moved)) { mine, _ in mine }))
                 return try Self.json(db, id, now: now)
             }
         case "repay":
@@ -112,7 +112,8 @@ struct DebtService: GenesisService {
                     }
                     let freed = try k.tombstone(db, &a)
                     try a.update(db)
-                    try k.events.append(db, "artifact_deleted", principal: ctx.caller, ["artifact_id": .string(id), "freed_bytes": .int(freed)])
+                    try k.events.append(db, "artifact_deleted", principal: ctx.caller,
+                                        ["artifact_id": .string(id), "freed_bytes": .int(freed), "charged_to": .string(a.chargedTo)])
                 }
                 try db.cachedStatement(sql: "UPDATE debts SET status='cancelled' WHERE id=?").execute(arguments: [id])
                 try k.events.append(db, "debt_cancelled", principal: ctx.caller, ["debt_id": .string(id)])

@@ -149,10 +149,10 @@ extension Kernel {
         guard try Principal.load(db, to) != nil else { throw KernelError.notFound("principal \(to)") }
         if try Artifact.load(db, to)?.isDeleted != false { throw KernelError(.deleted, "recipient \(to) was deleted") }
         a.ownerID = to
-        try recharge(db, &a)
+        let moved = try recharge(db, &a)
         a.version += 1; a.updatedAt = clock.nowMicros()
         try a.update(db)
-        try events.append(db, "transfer", principal: requester,
-                          ["resource": "ownership", "artifact_id": .string(a.id), "from": .string(from), "to": .string(to)])
+        let data: [String: JSONValue] = ["resource": "ownership", "artifact_id": .string(a.id), "from": .string(from), "to": .string(to)]
+        try events.append(db, "transfer", principal: requester, .object(data.merging(StorageMove.fields(moved)) { mine, _ in mine }))
     }
 }

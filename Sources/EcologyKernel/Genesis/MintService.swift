@@ -185,7 +185,10 @@ extension Kernel {
             try db.cachedStatement(sql: "INSERT INTO mint_rounds (round, resolved_at, data) VALUES (?,?,?)").execute(arguments: [round, now, JSONCodec.string(record)])
             let next = MintAuction.nextResolution(afterMicros: now, epochMicros: try epoch(db), periodSeconds: config.mint.periodSeconds)
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO world_meta (key, value) VALUES ('mint_next_resolution', ?)").execute(arguments: [String(next)])
-            try events.append(db, "mint_resolved", principal: MintService.id, record)
+            // The event also names each agent's UBI share (remainders make them unequal), for statements.
+            var event = record.objectValue ?? [:]
+            event["ubi_shares"] = .object(Dictionary(shares.map { ($0.0, JSONValue.int($0.1)) }, uniquingKeysWith: { a, _ in a }))
+            try events.append(db, "mint_resolved", principal: MintService.id, .object(event))
             return record
         }
     }
