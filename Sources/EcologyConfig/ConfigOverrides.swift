@@ -6,6 +6,17 @@ public enum AgentMind: String, Sendable, CaseIterable {
     case heuristic
     /// Through the supervisor's LLM gateway; needs a priced `llm.model`.
     case llm
+
+    /// What is wrong with a configured `mind`, nil when it is `heuristic`, `llm` or
+    /// `adversary:KIND` with a known KIND (`AdversaryKind`).
+    public static func problem(with mind: String) -> String? {
+        if AgentMind(rawValue: mind) != nil || AdversaryKind(mind: mind) != nil { return nil }
+        let kinds = "KIND one of \(AdversaryKind.names)"
+        if mind.hasPrefix(AdversaryKind.mindPrefix) {
+            return "names no adversary kind \(ConfigScalar.quoted(String(mind.dropFirst(AdversaryKind.mindPrefix.count)))) (\(kinds))"
+        }
+        return "must be \"heuristic\", \"llm\" or \"adversary:KIND\" (\(kinds))"
+    }
 }
 
 extension AgentSpec {

@@ -115,7 +115,7 @@ enum WorldConfigSchema {
             return id.hasPrefix("genesis_") ? "must not start with \"genesis_\" (reserved for genesis artifacts)" : nil
         },
         .integer("scrip", \.scrip, 0...maxQuantity),
-        .choice("mind", \.mind, AgentMind.allCases.map(\.rawValue)),
+        .text("mind", \.mind, problem: AgentMind.problem(with:)),
         .text("prompt", \.prompt) { _ in nil },
     ]
 

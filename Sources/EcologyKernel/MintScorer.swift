@@ -115,14 +115,24 @@ extension Kernel {
                             paidUsesSinceAward: uses, composedOwnersSinceAward: Int64(composed.count))
     }
 
-    /// Who benefits from what a principal does: its owner when another principal owns it
-    /// (a spawned child, a tool with standing), else its creator when another principal
-    /// made it (a child given its own artifact keeps its parent), else itself.
+    /// Who benefits from what a principal does: the root of its lineage. From the principal,
+    /// follow its owner when another principal owns it (a spawned child, a tool with standing),
+    /// else its creator when another principal made it (a child given its own artifact keeps
+    /// its parent), up to a principal that is its own origin. Walking the whole chain, not one
+    /// step, is what makes a wash trader's shill of a shill (a grandchild) count as self-dealing
+    /// (docs/THREAT_MODEL.md, red team R2). The walk is bounded and stops at a cycle.
     func beneficiary(_ db: Database, of principal: String) throws -> String {
-        guard let a = try Artifact.load(db, principal) else { return principal }
-        for candidate in [a.ownerID, a.createdBy] where candidate != principal && !GenesisAccounts.isGenesis(candidate) {
-            return candidate
+        var current = principal
+        var seen: Set<String> = [principal]
+        for _ in 0..<Self.maxLineageDepth {
+            guard let a = try Artifact.load(db, current),
+                  let next = [a.ownerID, a.createdBy].first(where: { $0 != current && !GenesisAccounts.isGenesis($0) }),
+                  seen.insert(next).inserted else { return current }
+            current = next
         }
-        return principal
+        return current
     }
+
+    /// Deeper lineages than this are cut (each spawn costs scrip, so real ones are far shallower).
+    static let maxLineageDepth = 64
 }

@@ -85,6 +85,7 @@ extension Kernel {
                           llmRate: TokenBucket(ratePerSecond: r.llmRate.ratePerSecond, capacity: r.llmRate.capacity, balance: r.llmRate.initial, nowMicros: now))
         p.diskUsed = a.sizeBytes
         try p.insert(db)
+        try recordEndowment(db, p, initialCompute: r.compute.initial, now: now)
         try db.execute(sql: "UPDATE world_meta SET value = CAST(CAST(value AS INTEGER) + ? AS TEXT) WHERE key = 'initial_scrip'",
                        arguments: [spec.scrip])
         try events.append(db, "artifact_written", principal: Self.systemID,

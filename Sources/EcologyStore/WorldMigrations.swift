@@ -9,6 +9,7 @@ public enum WorldMigrations {
         m.registerMigration("v2_markets", migrate: v2)
         m.registerMigration("v3_supervision", migrate: v3)
         m.registerMigration("v4_storage_charged_to", migrate: v4)
+        m.registerMigration("v5_threat_accounting", migrate: v5)
         return m
     }
 
@@ -182,6 +183,39 @@ public enum WorldMigrations {
                 SELECT 'genesis_mint_llm_grant', CAST(llm_budget AS TEXT) FROM principals WHERE id = 'genesis_mint';
             INSERT OR REPLACE INTO world_meta (key, value)
                 SELECT 'disk_over_quota_at_v4:' || id, CAST(disk_used AS TEXT) FROM principals WHERE disk_used > disk_quota;
+            """)
+    }
+
+    /// What threat accounting needs to survive a stop: per caller, action and result code,
+    /// how many actions the kernel answered (`ActionOutcomeTally`, written in batches), and
+    /// each configured agent's starting endowment, the baseline its net gain is measured
+    /// against (`Kernel.threats`). Agents created before v5 get their starting scrip from
+    /// their creation event; their other resources are read from the config then.
+    static func v5(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE action_tallies (
+                caller TEXT NOT NULL,
+                action TEXT NOT NULL,
+                code TEXT NOT NULL DEFAULT '',
+                count INTEGER NOT NULL CHECK (count >= 0),
+                PRIMARY KEY (caller, action, code)
+            ) WITHOUT ROWID;
+            CREATE TABLE principal_endowments (
+                id TEXT PRIMARY KEY NOT NULL,
+                scrip INTEGER NOT NULL,
+                compute_initial INTEGER,
+                compute_rate INTEGER,
+                compute_capacity INTEGER,
+                disk_quota INTEGER,
+                disk_used INTEGER,
+                llm_budget INTEGER,
+                created_at INTEGER NOT NULL
+            );
+            INSERT OR IGNORE INTO principal_endowments (id, scrip, created_at)
+                SELECT a.id, COALESCE((SELECT json_extract(e.data, '$.scrip') FROM events e
+                                       WHERE e.type = 'artifact_written' AND json_extract(e.data, '$.artifact_id') = a.id
+                                         AND json_extract(e.data, '$.kind') = 'agent' ORDER BY e.seq LIMIT 1), 0), a.created_at
+                FROM artifacts a WHERE a.kind = 'agent' AND a.created_by = 'genesis';
             """)
     }
 }

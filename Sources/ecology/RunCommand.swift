@@ -20,6 +20,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Number of agents (more than the configured ones get generated names).") var agents: Int?
     @Option(help: "Mind for configured agents: heuristic or llm.") var mind: AgentMind?
     @Option(help: "Seed for the heuristic minds.") var seed: UInt64 = 1
+    @Option(help: "default, or redteam: the configured agents plus one of each adversary (docs/MINDS.md).") var scenario: Scenario = .default
     @Flag(help: "No live status line.") var quiet = false
     @Option(help: "Record LLM responses to this cassette file.") var recordLlm: String?
     @Option(help: "Replay LLM responses from this cassette file (no network).") var replayLlm: String?
@@ -38,6 +39,8 @@ struct RunCommand: ParsableCommand {
         var overrides: [String] = []
         if let agents { do { config = try config.withAgents(count: agents) } catch { throw CLIError("\(error)") }; overrides.append("--agents \(agents)") }
         if let mind { config = config.withMind(mind); overrides.append("--mind \(mind.rawValue)") }
+        config = scenario.apply(to: config)
+        if scenario != .default { overrides.append("--scenario \(scenario.rawValue)") }
         do { try config.validate() } catch { throw CLIError("\(error)") }
 
         let lock = try SupervisorLock(dataDir: global.dataDir)
@@ -50,6 +53,7 @@ struct RunCommand: ParsableCommand {
         let llmScorer = config.mint.scorer == "llm" ? GatewayMintScorer() : nil
         let kernel = try global.openWorld(config: config, executor: executor, scorer: llmScorer, requireInit: false)
         let created = try kernel.bootstrap(agents: agents == nil ? nil : config.agents)
+        let tally = Self.startThreatAccounting(kernel)
         let usesLLM = config.agents.contains { $0.mind == "llm" } || config.mint.scorer == "llm"
         var gateway: LLMGateway?
         if usesLLM {
@@ -86,6 +90,7 @@ struct RunCommand: ParsableCommand {
             Self.say(live ? "\r\u{1B}[K" + String(line.prefix(max(20, (Self.terminalColumns() ?? 1000) - 1))) : line, newline: !live)
         }
         if live { Self.say("") }
+        try Self.stopThreatAccounting(tally)
         // A round whose time came while the agents were stopping (or after the loop's last
         // check) is resolved now, not left for the next run.
         var dueAtStop: JSONValue?

@@ -28,6 +28,7 @@ struct RunSummary {
         // The KPIs of this run: the window is its duration (docs/KPIS.md). A run too short
         // for a window (0 s) has none rather than no summary.
         let kpis = try? kernel.kpis(window: min(max(seconds, 0.001), KPIReport.maxWindowSeconds))
+        let threats = try kernel.threats()
         var rows: [AgentRow] = []
         for a in agents {
             guard let id = a["id"]?.stringValue else { continue }
@@ -63,6 +64,7 @@ struct RunSummary {
                     o["actions_this_run"] = .int(r.actions); o["new_this_run"] = .bool(r.isNew)
                     return .object(o)
                 }),
+                "threats": .array(threats.map(\.json)),
                 "invariants": report.json,
             ]))
             if !report.ok { throw ExitCode(1) }
@@ -86,6 +88,7 @@ struct RunSummary {
             """)
         Swift.print("events this run: " + Self.counts(runEvents))
         if let kpis { Self.printKPIs(kpis) }
+        try RunCommand.printThreats(kernel)
         let worldEventTotal = worldEvents.values.reduce(Int64(0)) { $0.saturatingAdd($1) }
         Swift.print("World (every run since it was created): \(rows.count) agents, \(worldActions) actions by them, \(worldEventTotal) events kept, "
                     + "scrip supply \(supply) = initial \(f["initial_scrip"] ?? 0) + minted \(f["minted_scrip"] ?? 0)")

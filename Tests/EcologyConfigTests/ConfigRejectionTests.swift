@@ -74,7 +74,7 @@ final class ConfigRejectionTests: XCTestCase {
         try assertRejected("sandbox:\n  mode: off\n", #"config error at sandbox.mode: must be one of "auto", "none", got "off""#)
         try assertRejected("mint:\n  scorer: gpt\n", #"config error at mint.scorer: must be one of "builtin", "llm", got "gpt""#)
         try assertRejected("agents:\n  - id: a\n    mind: clever\n",
-                           #"config error at agents[0].mind: must be one of "heuristic", "llm", got "clever""#)
+                           #"config error at agents[0].mind: must be "heuristic", "llm" or "adversary:KIND" (KIND one of griefer, sybil, front_runner, wash_trader, freeloader, squatter, contract_trickster, hostile_coder), got "clever""#)
         try assertRejected("llm:\n  structured_output: xml\n",
                            #"config error at llm.structured_output: must be one of "tools", "json_schema", "json_object", got "xml""#)
         try assertRejected("sandbox:\n  python: python3\n",

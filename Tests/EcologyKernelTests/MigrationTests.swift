@@ -42,7 +42,7 @@ final class MigrationTests: XCTestCase {
             }
         }
         let db = try WorldDatabase(path: path)
-        XCTAssertEqual(try db.appliedMigrations(), ["v1_ledger_and_artifacts", "v2_markets", "v3_supervision", "v4_storage_charged_to"])
+        XCTAssertEqual(try db.appliedMigrations(), ["v1_ledger_and_artifacts", "v2_markets", "v3_supervision", "v4_storage_charged_to", "v5_threat_accounting"])
         try db.read { db in
             for table in ["mint_bids", "mint_rounds", "escrow_listings", "debts", "agent_state", "traces"] {
                 XCTAssertTrue(try db.tableExists(table), table)
@@ -75,7 +75,7 @@ final class MigrationTests: XCTestCase {
 
         // Opening again is a no-op.
         let again = try WorldDatabase(path: path)
-        XCTAssertEqual(try again.appliedMigrations().count, 4)
+        XCTAssertEqual(try again.appliedMigrations().count, 5)
     }
 
     func testV2DatabaseUpgrades() throws {
@@ -89,7 +89,7 @@ final class MigrationTests: XCTestCase {
             }
         }
         let db = try WorldDatabase(path: path)
-        XCTAssertEqual(try db.appliedMigrations().last, "v4_storage_charged_to")
+        XCTAssertEqual(try db.appliedMigrations().last, "v5_threat_accounting")
         XCTAssertEqual(try db.read { try String.fetchOne($0, sql: "SELECT value FROM world_meta WHERE key='legacy'") }, "yes")
     }
 
@@ -141,7 +141,7 @@ final class MigrationTests: XCTestCase {
             }
         }
         let db = try WorldDatabase(path: path)
-        XCTAssertEqual(try db.appliedMigrations().last, "v4_storage_charged_to")
+        XCTAssertEqual(try db.appliedMigrations().last, "v5_threat_accounting")
         let kernel = Kernel(database: db, config: WorldConfig(), clock: VirtualClock(startMicros: t0), executor: FakeExecutor())
         try db.read { db in
             XCTAssertEqual(try String.fetchOne(db, sql: "SELECT charged_to FROM artifacts WHERE id = 'parked'"), "seller")

@@ -141,7 +141,10 @@ def make_mind(kernel, start):
     if mind == "heuristic":
         from agent.heuristic import HeuristicMind
         return HeuristicMind(kernel, start)
-    raise ValueError("unknown mind %r (expected heuristic or llm)" % mind)
+    if mind.startswith("adversary:"):
+        from agent.adversaries import make_adversary
+        return make_adversary(kernel, start, mind[len("adversary:"):])
+    raise ValueError("unknown mind %r (expected heuristic, llm or adversary:KIND)" % mind)
 
 
 def run(fd=wire.SOCK_FD, max_steps=None):

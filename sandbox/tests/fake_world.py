@@ -806,3 +806,38 @@ class FakeWorld:
         """Invoke events that paid a price, filtered by data fields."""
         return [e["data"] for e in self.events if e["type"] == "invoke" and e["data"].get("price_paid", 0) > 0
                 and all(e["data"].get(k) == v for k, v in match.items())]
+
+# --- adversaries (sandbox/tests/test_adversaries.py) --------------------------------------------
+
+# Markers of code the real sandbox contains, with the code it answers (HostileCodeTests):
+# the fake must never run such code in the test process, so it answers as the sandbox does.
+CONTAINED = (
+    ("os.fork", "SANDBOX_VIOLATION"), ("socket.socket", "SANDBOX_VIOLATION"), ("socketpair", "SANDBOX_VIOLATION"),
+    ("os.execv", "SANDBOX_VIOLATION"), ("ctypes", "SANDBOX_VIOLATION"), ("os.kill", "SANDBOX_VIOLATION"),
+    ("bytearray(8 << 20)", "OUT_OF_MEMORY"), ("while True", "TIMEOUT"), ("time.sleep(3600)", "TIMEOUT"),
+    ("<< 20)", "EXECUTION_ERROR"), ("open(", "EXECUTION_ERROR"), ("os.environ", "EXECUTION_ERROR"),
+    ("threading", "EXECUTION_ERROR"), ("print(", "EXECUTION_ERROR"), ("if_nameindex", "EXECUTION_ERROR"),
+    ("gethostname", "EXECUTION_ERROR"), ("invoke(", "EXECUTION_ERROR"),
+)
+
+
+class AdversaryWorld(FakeWorld):
+    """A FakeWorld for adversarial minds: tool code carrying a marker of `CONTAINED` is not
+    run; the invoke is answered with the sandbox's containment code and recorded in
+    `contained` (artifact, code), so a test sees which hostile tools were invoked."""
+
+    def __init__(self, *args, **kwargs):
+        self.contained = []
+        super().__init__(*args, **kwargs)
+
+    def _run_tool(self, caller, aid, method, args, depth, payer_id):
+        a = self.artifacts.get(aid)
+        code = (a or {}).get("code") or ""
+        for marker, result in CONTAINED:
+            if a and not a["deleted_at"] and marker in code:
+                self._charge(payer_id, 5)
+                self.contained.append((aid, result))
+                self._event("invoke", caller, {"artifact_id": aid, "method": method, "caller": caller, "payer": payer_id,
+                                               "owner": a["owner_id"], "price_paid": 0, "error": result})
+                return err(result, "contained by the sandbox (%s)" % marker)
+        return super()._run_tool(caller, aid, method, args, depth, payer_id)
