@@ -9,7 +9,9 @@ import Logging
 /// with backoff (parking them past the restart intensity), freezes children of agents
 /// in compute debt and thaws them on recovery, restarts agents whose artifact was
 /// rewritten, wakes sleepers, charges agents' measured CPU, and resolves the mint on
-/// schedule. One thread per agent session plus one supervision thread.
+/// schedule. The thread that calls `run` supervises; agents' sockets are served on the
+/// shared event loops and their kernel calls on bounded pools (`SupervisorThreads`): the
+/// supervisor's threads do not grow with its agents.
 public final class Supervisor: @unchecked Sendable {
     public struct Options: Sendable {
         public var seed: UInt64 = 1
@@ -130,6 +132,7 @@ public final class Supervisor: @unchecked Sendable {
         for (id, session) in current where !live.contains(id) || paused.contains(id) {
             session.requestStop(grace: kernel.config.supervisor.shutdownTimeoutSeconds)
         }
+        for session in current.values { session.closeIfChildEnded() }
         for agent in agents {
             if agent.paused { continue }
             if let session = current[agent.id] {
@@ -153,16 +156,11 @@ public final class Supervisor: @unchecked Sendable {
     private func start(_ id: String, config: JSONValue, version: Int64) {
         let session = AgentSession(agentID: id, config: config, version: version, supervisor: self)
         lock.lock(); sessions[id] = session; restartAt[id] = nil; lock.unlock()
-        let thread = Thread { [weak self] in
-            let crash = session.run()
-            self?.sessionEnded(session, crash: crash)
-        }
-        thread.name = "agent-\(id)"
-        thread.stackSize = 512 * 1024
-        thread.start()
+        session.launch()
     }
 
-    private func sessionEnded(_ session: AgentSession, crash: String?) {
+    /// Called once per session, on a pool thread, when it has ended.
+    func sessionEnded(_ session: AgentSession, crash: String?) {
         let id = session.agentID
         recording("the end of \(id)") {
             try kernel.updateAgentState(id, status: crash == nil ? "stopped" : "crashed", actionsDelta: session.takeActionCount())
@@ -217,7 +215,8 @@ public final class Supervisor: @unchecked Sendable {
 
     /// Delivers new events, expired deadlines and satisfied balance predicates to sleepers.
     private func wakeSleepers() {
-        lock.lock(); let sleeping = sessions.values.compactMap { s in s.currentSleeper.map { (s.agentID, $0) } }; lock.unlock()
+        lock.lock(); let asleep = sessions.values.compactMap { s in s.currentSleeper.map { (s, $0) } }; lock.unlock()
+        let sleeping = asleep.map { ($0.0.agentID, $0.1) }
         // Fetch from the oldest cursor among event sleepers, so an event that landed while
         // an agent was falling asleep is still delivered to it.
         let from = sleeping.filter { $0.1.condition.waitsForEvent }.map { $0.1.cursor }.min().map { min($0, lastSeq) } ?? lastSeq
@@ -233,10 +232,11 @@ public final class Supervisor: @unchecked Sendable {
         // ran every tick, and a balance wake 100 ms later is as good as 20 ms later.
         ticks &+= 1
         let balanceSleepers = ticks % Supervisor.balanceCheckTicks != 0 ? [] :
-            sleeping.filter { $0.1.condition.balanceResource != nil && $0.1.wokeBy == nil }.map(\.0)
+            sleeping.filter { $0.1.condition.balanceResource != nil }.map(\.0)
         let balances = Dictionary(((try? kernel.balances(of: balanceSleepers)) ?? []).map { ($0["id"]?.stringValue ?? "", $0) },
                                   uniquingKeysWith: { a, _ in a })
-        for (id, sleeper) in sleeping where sleeper.wokeBy == nil {
+        for (session, sleeper) in asleep {
+            let id = session.agentID
             let c = sleeper.condition
             var woke: JSONValue?
             let cursor = sleeper.cursor
@@ -248,7 +248,7 @@ public final class Supervisor: @unchecked Sendable {
             } else if let d = c.deadlineMicros, now >= d {
                 woke = ["woke_by": "duration"]
             }
-            if let woke { sleeper.wokeBy = woke; sleeper.semaphore.signal() }
+            if let woke { session.wake(sleeper, woke) }
         }
     }
 
