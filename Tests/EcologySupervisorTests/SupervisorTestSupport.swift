@@ -93,6 +93,14 @@ enum Step {
     static func exit(_ code: Int) -> JSONValue { ["exit": .int(Int64(code))] }
     /// Sends the length prefix of a frame and a few of its bytes, then sleeps for good.
     static func partialFrame() -> JSONValue { ["partial_frame": true] }
+    /// Writes `bytes` to the socket as they are, then waits for the socket to close.
+    static func raw(_ bytes: [UInt8]) -> JSONValue { ["raw": .string(bytes.map { String(format: "%02x", $0) }.joined())] }
+    /// Sends `count` calls of `action` without reading, then reads their replies.
+    static func flood(_ count: Int, _ action: String = "noop", report: String? = nil) -> JSONValue {
+        var o: [String: JSONValue] = ["flood": .int(Int64(count)), "action": .string(action)]
+        if let report { o["report"] = .string(report) }
+        return .object(o)
+    }
 }
 
 /// A world on disk, on the system clock, running user code in the real sandbox.
