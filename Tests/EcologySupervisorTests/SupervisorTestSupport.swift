@@ -103,7 +103,7 @@ enum Step {
     }
 }
 
-/// A world on disk, on the system clock, running user code in the real sandbox.
+/// A world on disk, on the system clock (or a test's), running user code in the real sandbox.
 final class SandboxWorld: KernelWorld {
     let directory: URL
     let database: WorldDatabase
@@ -115,14 +115,15 @@ final class SandboxWorld: KernelWorld {
     /// small filesystem of their own). The directory's contents are removed at the end.
     /// `executor`: the shared one (built from the default limits) unless a test needs its own.
     /// `wrap` lets a fault test put its own executor between the kernel and the sandbox.
+    /// `clock`: the system clock unless a test drives time itself (`VirtualClock`).
     init(config: WorldConfig = .test(), directory: URL? = nil, executor own: SandboxedExecutor? = nil,
-         wrap: (any ArtifactExecutor) -> any ArtifactExecutor = { $0 }) throws {
+         clock: any WorldClock = SystemClock(), wrap: (any ArtifactExecutor) -> any ArtifactExecutor = { $0 }) throws {
         executor = try own ?? Sandbox.executor()
         self.directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("ecology-suptests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
         database = try WorldDatabase(path: self.directory.appendingPathComponent("world.sqlite").path)
         counting = CountingExecutor(executor)
-        kernel = Kernel(database: database, config: config, clock: SystemClock(), executor: wrap(counting))
+        kernel = Kernel(database: database, config: config, clock: clock, executor: wrap(counting))
         try kernel.bootstrap()
     }
 
