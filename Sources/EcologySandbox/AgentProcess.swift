@@ -6,7 +6,8 @@ import Glibc
 /// A long-lived sandboxed agent child. The supervisor talks to it over `socket` (frames of
 /// EcologyWire), charges `cpuMicros()` continuously, and may freeze, thaw, stop or kill it.
 public final class AgentProcess: @unchecked Sendable {
-    /// The supervisor's end of the child's socketpair (owned by this handle; closed by `stop`/`kill`).
+    /// The supervisor's end of the child's socketpair: owned by this handle (closed by
+    /// `stop`/`kill`) until `detachSocket` hands it to an event loop.
     public let socket: Int32
     /// The child's pid in the host (supervisor's) pid namespace, when the kernel reported it.
     public let hostPid: Int32?
@@ -20,6 +21,9 @@ public final class AgentProcess: @unchecked Sendable {
     private let cpuBaseline: Int64
     private let lock = NSLock()
     private var finished = false
+    /// Set by `detachSocket`: the descriptor belongs to someone else, who closes it; this
+    /// handle never touches it again (its number may be reused once they have).
+    private var socketDetached = false
 
     init(executor: SandboxedExecutor, zygote: Zygote, ticket: ChildTicket, lease: SandboxedExecutor.Lease,
          socket: Int32, namespacePid: Int32, hostPid: Int32?, cpuBaseline: Int64) {
@@ -100,11 +104,23 @@ public final class AgentProcess: @unchecked Sendable {
         return e
     }
 
+    /// Gives the socket to a new owner (the supervisor's event loop), who closes it. From
+    /// then on `stop`, `requestStop` and `kill` leave the descriptor alone: the owner closes
+    /// it first (the agent reads EOF), then stops the child. Nil if the handle is already
+    /// finished or the socket was already detached.
+    public func detachSocket() -> Int32? {
+        lock.lock(); defer { lock.unlock() }
+        guard !finished, !socketDetached else { return nil }
+        socketDetached = true
+        return socket
+    }
+
     /// Shuts the socket down (the agent reads EOF) unless the handle is already finished
-    /// (then the descriptor is closed and its number may belong to someone else).
+    /// (then the descriptor is closed and its number may belong to someone else) or the
+    /// socket was detached (its owner closes it).
     private func closeSocket() {
         lock.lock(); defer { lock.unlock() }
-        if !finished { Glibc.shutdown(socket, Int32(SHUT_RDWR)) }
+        if !finished && !socketDetached { Glibc.shutdown(socket, Int32(SHUT_RDWR)) }
     }
 
     /// Thaws and SIGKILLs the child unless it has ended. Under the lock, so the slot cannot
@@ -123,8 +139,9 @@ public final class AgentProcess: @unchecked Sendable {
         lock.lock()
         if finished || !hasEnded { lock.unlock(); return }
         finished = true
+        let ownsSocket = !socketDetached
         lock.unlock()
-        Glibc.close(socket)
+        if ownsSocket { Glibc.close(socket) }
         zygote.release(ticket)
         executor.finish(lease, lost: lostReason != nil)
     }

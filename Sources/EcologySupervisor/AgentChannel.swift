@@ -1,59 +1,60 @@
 import EcologyCore
 import EcologyWire
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import NIOCore
+import NIOPosix
 
-/// A blocking, framed connection to one agent child over its socket. Used by the
-/// agent's session thread only; writes are serialized so wake-ups may also send.
-final class AgentChannel: @unchecked Sendable {
-    enum ReadResult { case frame(JSONValue), closed, timeout }
+/// An agent child's socket, served by SwiftNIO: the supervisor's end of the child's
+/// socketpair, taken over from its `AgentProcess` and registered on one of the shared
+/// event loops. Frames are decoded by `EcologyWire`'s `JSONFrameDecoder` (the frame limit,
+/// and a stream that stays failed after its first bad frame), then handed to the session.
+///
+/// Backpressure: the channel reads only when asked (`autoRead` off). The session asks for
+/// the next read only when it has answered every frame it holds, so an agent that floods
+/// frames is served one request at a time, and the supervisor holds at most one read's
+/// worth of its frames (the receive allocator's largest buffer) plus one frame being built
+/// (at most `maxFrameBytes`, refused on its header when larger).
+enum AgentChannel {
+    /// Registers `socket` (whose ownership passes to NIO: it closes it with the channel).
+    static func open(socket: Int32, maxFrameBytes: Int, session: AgentSession) -> EventLoopFuture<Channel> {
+        ClientBootstrap(group: SupervisorThreads.eventLoops)
+            .channelOption(ChannelOptions.autoRead, value: false)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture(withResultOf: {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(JSONFrameDecoder(maxFrameBytes: maxFrameBytes)))
+                    try channel.pipeline.syncOperations.addHandler(AgentFrameHandler(session: session))
+                })
+            }
+            .withConnectedSocket(socket)
+    }
+}
 
-    private let fd: Int32
-    private var decoder: FrameDecoder
-    private let writeLock = NSLock()
-    /// Reused for every read (one allocation per channel, not one per frame).
-    private var buffer = [UInt8](repeating: 0, count: 16_384)
+/// The last handler of an agent's pipeline: decoded frames to the session, and the end of
+/// the stream (EOF, a reset, a frame the decoder refused) to the session's end.
+final class AgentFrameHandler: ChannelInboundHandler {
+    typealias InboundIn = JSONValue
 
-    init(fd: Int32, maxFrameBytes: Int) {
-        self.fd = fd
-        self.decoder = FrameDecoder(maxFrameBytes: maxFrameBytes)
+    private let session: AgentSession
+
+    init(session: AgentSession) { self.session = session }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        session.received(unwrapInboundIn(data))
     }
 
-    /// Reads the next frame, waiting at most `timeout` seconds. Malformed or oversized
-    /// frames throw `FrameError` (the session ends the child with PROTOCOL_ERROR).
-    func read(timeout: Double) throws -> ReadResult {
-        let deadline = Date().timeIntervalSince1970 + timeout
-        while true {
-            if let frame = try decoder.next() { return .frame(frame) }
-            let remaining = deadline - Date().timeIntervalSince1970
-            if remaining <= 0 { return .timeout }
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&p, 1, Int32(min(remaining, 1) * 1000) + 1)
-            if ready < 0 { if errno == EINTR { continue }; return .closed }
-            if ready == 0 { continue }
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR || errno == EAGAIN { continue }; return .closed }
-            if n == 0 { try decoder.finish(); return .closed }
-            decoder.append(buffer[0..<n])
-        }
+    /// A read that completed no frame (half of one arrived) asks for the rest.
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if session.readComplete() { context.read() }
     }
 
-    /// Sends one frame; false if the child is gone.
-    @discardableResult
-    func send(_ message: JSONValue) -> Bool { send(frame: Frame.encode(message)) }
+    /// A malformed, oversized or truncated frame (`FrameError`): the agent's channel ends
+    /// with PROTOCOL_ERROR; nothing of it reaches the supervisor. Any other error (a reset
+    /// socket) ends the channel as a close does.
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let frameError = error as? FrameError { session.protocolViolation("\(frameError)") }
+        context.close(promise: nil)
+    }
 
-    /// Sends one already encoded frame (length prefix included); false if the child is gone.
-    @discardableResult
-    func send(frame bytes: [UInt8]) -> Bool {
-        writeLock.lock(); defer { writeLock.unlock() }
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
-            if n < 0 { if errno == EINTR { continue }; return false }
-            offset += n
-        }
-        return true
+    func channelInactive(context: ChannelHandlerContext) {
+        session.channelClosed()
     }
 }

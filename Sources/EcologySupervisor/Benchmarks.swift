@@ -92,7 +92,10 @@ public enum SupervisorBenchmarks {
         var cpuAtWarm = (0.0, HostCPU.sample())
         var childRSS: [(rss: Int64, pss: Int64)] = []
         var samplingCPU = 0.0
+        var threads = 0
         supervisor.run(shouldStop: { elapsed() >= seconds }) { s in
+            // The most threads the process held once every agent was up (the probe's included).
+            if elapsed() > seconds * 0.2 { threads = max(threads, threadCount()) }
             progress(String(format: "%.0fs: %d running, %d sleeping, %.0f actions/s", elapsed(), s.running, s.sleeping, s.actionsPerSecond))
             if warmTime == 0 && elapsed() > seconds * 0.2 {
                 warmTime = elapsed(); actionsAtWarm = s.actions; cpuAtWarm = (processCPUSeconds(), HostCPU.sample())
@@ -122,6 +125,7 @@ public enum SupervisorBenchmarks {
             "supervisor_cores": .number(round3(supervisorCPU / max(0.001, elapsed() - warmTime))),
             "rss_sampling_cpu_ms": .number(round3(samplingCPU * 1000)),
             "host_busy_fraction": .number(round3(host)),
+            "supervisor_threads": .int(Int64(threads)),
             "supervisor_rss_mb": .number(round3(Double(residentBytes()) / 1_048_576)),
             "agent_rss_mean_mb": .number(childRSS.isEmpty ? 0 : round3(Double(childRSS.map(\.rss).reduce(0, +)) / Double(childRSS.count) / 1_048_576)),
             "agent_pss_mean_mb": .number(childRSS.isEmpty ? 0 : round3(Double(childRSS.map(\.pss).reduce(0, +)) / Double(childRSS.count) / 1_048_576)),

@@ -4,12 +4,15 @@ import EcologyLLM
 import EcologySandbox
 import Foundation
 import Logging
+import NIOCore
 
 /// The supervisor: runs every funded agent as a sandboxed child, restarts crashed ones
 /// with backoff (parking them past the restart intensity), freezes children of agents
 /// in compute debt and thaws them on recovery, restarts agents whose artifact was
 /// rewritten, wakes sleepers, charges agents' measured CPU, and resolves the mint on
-/// schedule. One thread per agent session plus one supervision thread.
+/// schedule. The thread that calls `run` supervises; agents' sockets are served on the
+/// shared event loops and their kernel calls on bounded pools (`SupervisorThreads`): the
+/// supervisor's threads do not grow with its agents.
 public final class Supervisor: @unchecked Sendable {
     public struct Options: Sendable {
         public var seed: UInt64 = 1
@@ -40,6 +43,7 @@ public final class Supervisor: @unchecked Sendable {
     private let lock = NSLock()
     private var sessions: [String: AgentSession] = [:]
     private var policies: [String: RestartPolicy] = [:]
+    /// When each crashed agent may start again, on the kernel's clock (seconds).
     private var restartAt: [String: Double] = [:]
     private var stopping = false
     private var actionCount: Int64 = 0
@@ -69,35 +73,68 @@ public final class Supervisor: @unchecked Sendable {
 
     // MARK: - Running
 
-    /// Runs until `shouldStop()` returns true, calling `onStatus` about once per second.
-    public func run(shouldStop: () -> Bool, onStatus: (Status) -> Void = { _ in }) {
-        lastSeq = (try? kernel.lastEventSeq()) ?? 0
-        var lastSecond = 0.0
+    /// The state of the supervision passes. One pass runs at a time (the heartbeat in `run`
+    /// schedules the next only once the previous has returned; tests call `superviseOnce`
+    /// from one thread), so these fields, `lastSeq` and `ticks` need no lock.
+    private struct Passes {
+        var started = false
+        var lastWindow = 0.0
         var lastActions: Int64 = 0
-        var nextRetention = monotonicSeconds() + kernel.config.retention.intervalSeconds
-        while !shouldStop() {
-            let now = monotonicSeconds()
-            wakeSleepers()
-            if now - lastSecond >= kernel.config.supervisor.metricsWindowSeconds {
-                let window = lastSecond == 0 ? 1 : now - lastSecond
-                lastSecond = now
-                superviseAgents(now: now)
-                chargeAndFreeze()
-                do { try kernel.resolveMintIfDue() } catch { logger.error("mint resolution failed: \(error)") }
-                if now >= nextRetention {
-                    // Bounded batches; while a backlog remains, again at the next window.
-                    var backlog = false
-                    do { backlog = try kernel.runRetention().backlog } catch { logger.error("retention pass failed: \(error)") }
-                    nextRetention = now + (backlog ? 0 : kernel.config.retention.intervalSeconds)
-                }
-                var s = status()
-                s.actionsPerSecond = Double(s.actions - lastActions) / window
-                lastActions = s.actions
-                onStatus(s)
-            }
-            Thread.sleep(forTimeInterval: options.tickSeconds)
+        var nextRetention = 0.0
+    }
+    private var passes = Passes()
+
+    /// Runs until `shouldStop()` returns true, calling `onStatus` about once per window.
+    /// The heartbeat is a repeated task on an event loop, every `Options.tickSeconds`; each
+    /// pass (`superviseOnce`) runs on the kernel pool, because it reads and writes the world,
+    /// and the next is scheduled only when it has returned. Every decision a pass takes
+    /// (windows, deadlines, restart backoff, the mint schedule, retention) is on the kernel's
+    /// `WorldClock`. The calling thread asks `shouldStop` and hands each pass's status to
+    /// `onStatus` (both stay on it, as before), then stops every agent.
+    public func run(shouldStop: () -> Bool, onStatus: (Status) -> Void = { _ in }) {
+        let loop = SupervisorThreads.eventLoops.next()
+        let pool = SupervisorThreads.kernelPool
+        let statuses = StatusMailbox()
+        let tick = TimeAmount.microseconds(max(1_000, CheckedNumber.micros(fromSeconds: options.tickSeconds)))
+        let heartbeat = loop.scheduleRepeatedAsyncTask(initialDelay: .zero, delay: tick) { _ in
+            pool.runIfActive(eventLoop: loop) { self.superviseOnce(onStatus: statuses.post) }
         }
+        while !shouldStop() {
+            for s in statuses.take(waitingAtMost: options.tickSeconds) { onStatus(s) }
+        }
+        let cancelled = loop.makePromise(of: Void.self)
+        heartbeat.cancel(promise: cancelled)
+        try? cancelled.futureResult.wait()
         stopAll()
+    }
+
+    /// One supervision pass at the kernel clock's now: wakes sleepers whose condition holds;
+    /// once per metrics window also starts and restarts agents, charges CPU and freezes or
+    /// thaws, resolves the mint when due and runs retention when due.
+    func superviseOnce(onStatus: (Status) -> Void = { _ in }) {
+        let now = kernel.clock.nowSeconds
+        if !passes.started {
+            passes.started = true
+            lastSeq = (try? kernel.lastEventSeq()) ?? 0
+            passes.nextRetention = now + kernel.config.retention.intervalSeconds
+        }
+        wakeSleepers()
+        guard now - passes.lastWindow >= kernel.config.supervisor.metricsWindowSeconds else { return }
+        let window = passes.lastWindow == 0 ? 1 : now - passes.lastWindow
+        passes.lastWindow = now
+        superviseAgents(now: now)
+        chargeAndFreeze()
+        do { try kernel.resolveMintIfDue() } catch { logger.error("mint resolution failed: \(error)") }
+        if now >= passes.nextRetention {
+            // Bounded batches; while a backlog remains, again at the next window.
+            var backlog = false
+            do { backlog = try kernel.runRetention().backlog } catch { logger.error("retention pass failed: \(error)") }
+            passes.nextRetention = now + (backlog ? 0 : kernel.config.retention.intervalSeconds)
+        }
+        var s = status()
+        s.actionsPerSecond = Double(s.actions - passes.lastActions) / window
+        passes.lastActions = s.actions
+        onStatus(s)
     }
 
     public func status() -> Status {
@@ -135,6 +172,7 @@ public final class Supervisor: @unchecked Sendable {
         for (id, session) in current where !live.contains(id) || paused.contains(id) {
             session.requestStop(grace: kernel.config.supervisor.shutdownTimeoutSeconds)
         }
+        for session in current.values { session.closeIfChildEnded() }
         for agent in agents {
             if agent.paused { continue }
             if let session = current[agent.id] {
@@ -158,16 +196,11 @@ public final class Supervisor: @unchecked Sendable {
     private func start(_ id: String, config: JSONValue, version: Int64) {
         let session = AgentSession(agentID: id, config: config, version: version, supervisor: self)
         lock.lock(); sessions[id] = session; restartAt[id] = nil; lock.unlock()
-        let thread = Thread { [weak self] in
-            let crash = session.run()
-            self?.sessionEnded(session, crash: crash)
-        }
-        thread.name = "agent-\(id)"
-        thread.stackSize = 512 * 1024
-        thread.start()
+        session.launch()
     }
 
-    private func sessionEnded(_ session: AgentSession, crash: String?) {
+    /// Called once per session, on a pool thread, when it has ended.
+    func sessionEnded(_ session: AgentSession, crash: String?) {
         let id = session.agentID
         recording("the end of \(id)") {
             try kernel.updateAgentState(id, status: crash == nil ? "stopped" : "crashed", actionsDelta: session.takeActionCount())
@@ -180,9 +213,10 @@ public final class Supervisor: @unchecked Sendable {
         let s = kernel.config.supervisor
         lock.lock()
         var policy = policies[id] ?? RestartPolicy(intensity: s.restartIntensity, periodSeconds: s.restartPeriodSeconds, backoffSeconds: s.restartBackoffSeconds)
-        let decision = policy.recordCrash(at: monotonicSeconds())
+        let now = kernel.clock.nowSeconds
+        let decision = policy.recordCrash(at: now)
         policies[id] = policy
-        if case .restart(let after) = decision { restartAt[id] = monotonicSeconds() + after }
+        if case .restart(let after) = decision { restartAt[id] = now + after }
         lock.unlock()
         let parked = decision == .park
         recording("the crash of \(id)") {
@@ -222,7 +256,8 @@ public final class Supervisor: @unchecked Sendable {
 
     /// Delivers new events, expired deadlines and satisfied balance predicates to sleepers.
     private func wakeSleepers() {
-        lock.lock(); let sleeping = sessions.values.compactMap { s in s.currentSleeper.map { (s.agentID, $0) } }; lock.unlock()
+        lock.lock(); let asleep = sessions.values.compactMap { s in s.currentSleeper.map { (s, $0) } }; lock.unlock()
+        let sleeping = asleep.map { ($0.0.agentID, $0.1) }
         // Fetch from the oldest cursor among event sleepers, so an event that landed while
         // an agent was falling asleep is still delivered to it.
         let from = sleeping.filter { $0.1.condition.waitsForEvent }.map { $0.1.cursor }.min().map { min($0, lastSeq) } ?? lastSeq
@@ -238,10 +273,11 @@ public final class Supervisor: @unchecked Sendable {
         // ran every tick, and a balance wake 100 ms later is as good as 20 ms later.
         ticks &+= 1
         let balanceSleepers = ticks % Supervisor.balanceCheckTicks != 0 ? [] :
-            sleeping.filter { $0.1.condition.balanceResource != nil && $0.1.wokeBy == nil }.map(\.0)
+            sleeping.filter { $0.1.condition.balanceResource != nil }.map(\.0)
         let balances = Dictionary(((try? kernel.balances(of: balanceSleepers)) ?? []).map { ($0["id"]?.stringValue ?? "", $0) },
                                   uniquingKeysWith: { a, _ in a })
-        for (id, sleeper) in sleeping where sleeper.wokeBy == nil {
+        for (session, sleeper) in asleep {
+            let id = session.agentID
             let c = sleeper.condition
             var woke: JSONValue?
             let cursor = sleeper.cursor
@@ -253,7 +289,7 @@ public final class Supervisor: @unchecked Sendable {
             } else if let d = c.deadlineMicros, now >= d {
                 woke = ["woke_by": "duration"]
             }
-            if let woke { sleeper.wokeBy = woke; sleeper.semaphore.signal() }
+            if let woke { session.wake(sleeper, woke) }
         }
     }
 
@@ -304,6 +340,26 @@ public final class Supervisor: @unchecked Sendable {
     func sessionsSnapshot() -> [AgentSession] { lock.lock(); defer { lock.unlock() }; return Array(sessions.values) }
 
     public var sessionCount: Int { lock.lock(); defer { lock.unlock() }; return sessions.count }
+}
+
+/// The statuses the heartbeat's passes produce, for `run`'s calling thread.
+private final class StatusMailbox: @unchecked Sendable {
+    // @unchecked: `pending` is read and written under `condition`'s lock only.
+    private let condition = NSCondition()
+    private var pending: [Supervisor.Status] = []
+
+    func post(_ status: Supervisor.Status) {
+        condition.lock(); pending.append(status); condition.signal(); condition.unlock()
+    }
+
+    /// What was posted, waiting up to `seconds` for something when nothing was.
+    func take(waitingAtMost seconds: Double) -> [Supervisor.Status] {
+        condition.lock(); defer { condition.unlock() }
+        if pending.isEmpty { _ = condition.wait(until: Date(timeIntervalSinceNow: seconds)) }
+        let out = pending
+        pending.removeAll()
+        return out
+    }
 }
 
 func monotonicSeconds() -> Double { Double(monotonicNanos()) / 1e9 }

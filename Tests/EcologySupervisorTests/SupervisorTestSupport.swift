@@ -93,9 +93,17 @@ enum Step {
     static func exit(_ code: Int) -> JSONValue { ["exit": .int(Int64(code))] }
     /// Sends the length prefix of a frame and a few of its bytes, then sleeps for good.
     static func partialFrame() -> JSONValue { ["partial_frame": true] }
+    /// Writes `bytes` to the socket as they are, then waits for the socket to close.
+    static func raw(_ bytes: [UInt8]) -> JSONValue { ["raw": .string(bytes.map { String(format: "%02x", $0) }.joined())] }
+    /// Sends `count` calls of `action` without reading, then reads their replies.
+    static func flood(_ count: Int, _ action: String = "noop", report: String? = nil) -> JSONValue {
+        var o: [String: JSONValue] = ["flood": .int(Int64(count)), "action": .string(action)]
+        if let report { o["report"] = .string(report) }
+        return .object(o)
+    }
 }
 
-/// A world on disk, on the system clock, running user code in the real sandbox.
+/// A world on disk, on the system clock (or a test's), running user code in the real sandbox.
 final class SandboxWorld: KernelWorld {
     let directory: URL
     let database: WorldDatabase
@@ -107,14 +115,15 @@ final class SandboxWorld: KernelWorld {
     /// small filesystem of their own). The directory's contents are removed at the end.
     /// `executor`: the shared one (built from the default limits) unless a test needs its own.
     /// `wrap` lets a fault test put its own executor between the kernel and the sandbox.
+    /// `clock`: the system clock unless a test drives time itself (`VirtualClock`).
     init(config: WorldConfig = .test(), directory: URL? = nil, executor own: SandboxedExecutor? = nil,
-         wrap: (any ArtifactExecutor) -> any ArtifactExecutor = { $0 }) throws {
+         clock: any WorldClock = SystemClock(), wrap: (any ArtifactExecutor) -> any ArtifactExecutor = { $0 }) throws {
         executor = try own ?? Sandbox.executor()
         self.directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("ecology-suptests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
         database = try WorldDatabase(path: self.directory.appendingPathComponent("world.sqlite").path)
         counting = CountingExecutor(executor)
-        kernel = Kernel(database: database, config: config, clock: SystemClock(), executor: wrap(counting))
+        kernel = Kernel(database: database, config: config, clock: clock, executor: wrap(counting))
         try kernel.bootstrap()
     }
 

@@ -7,6 +7,11 @@ order; each step is an object with one of:
   {"exit": CODE}                      exit with CODE (a crash when non-zero)
   {"partial_frame": true}             send a frame's length prefix and a few of its bytes,
                                       then sleep for good (a child killed mid-frame)
+  {"raw": HEX}                        write these bytes to the socket as they are (a
+                                      malformed frame), then wait for the socket to close
+  {"flood": N, "action": A}           send N calls of A without reading a reply, then read
+                                      the N replies; the step's reply is {"ids": [...]} in
+                                      the order they came, {"ok": all of them ok}
 and, optionally, "report": TOPIC: publish a custom event on TOPIC with
 {"step": i, "reply": <the call's envelope>} (or {"step": i} for burn) once the step is done.
 After the last step the agent sleeps for good (one long sleep at a time), so it makes
@@ -39,6 +44,23 @@ def call(state, action, params):
         raise Closed(str(e))
 
 
+def flood(state, n, action):
+    first = state["id"] + 1
+    try:
+        for _ in range(n):
+            state["id"] += 1
+            wire.send({"type": "call", "id": state["id"], "action": action, "params": {}})
+        ids, ok = [], True
+        while len(ids) < n:
+            msg = wire.recv()
+            if msg.get("type") == "reply" and first <= msg.get("id", 0) <= state["id"]:
+                ids.append(msg["id"])
+                ok = ok and bool((msg.get("response") or {}).get("ok"))
+        return {"ids": ids, "ok": ok}
+    except (wire.ProtocolError, BrokenPipeError, ConnectionResetError) as e:
+        raise Closed(str(e))
+
+
 def burn(seconds):
     start = time.process_time()
     while time.process_time() - start < seconds:
@@ -64,6 +86,16 @@ def main():
                 os.write(3, struct.pack(">I", 256) + b'{"type":')
                 while True:
                     time.sleep(3600)
+            if "raw" in step:
+                os.write(3, bytes.fromhex(step["raw"]))
+                try:
+                    while wire.recv() is not None:
+                        pass
+                except (wire.ProtocolError, OSError):
+                    pass
+                return 0
+            if "flood" in step:
+                reply = flood(state, int(step["flood"]), step.get("action") or "noop")
             if "burn" in step:
                 burn(float(step["burn"]))
             if "call" in step:
