@@ -22,7 +22,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
-        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
         // Pure rules: no I/O, no database, no processes.
@@ -47,7 +46,6 @@ let package = Package(
         .target(name: "EcologyWire", dependencies: [
             "EcologyCore",
             .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOExtras", package: "swift-nio-extras"),
         ]),
         // libseccomp, as a system library.
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp",
@@ -78,7 +76,8 @@ let package = Package(
         .testTarget(name: "EcologyConfigTests", dependencies: ["EcologyConfig", "EcologyCore"]),
         .testTarget(name: "EcologyKernelTests", dependencies: ["EcologyKernel", "EcologyStore", "EcologyCore", "EcologyTestSupport",
             .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "EcologyWireTests", dependencies: ["EcologyWire", "EcologyCore"]),
+        .testTarget(name: "EcologyWireTests", dependencies: ["EcologyWire", "EcologyCore",
+            .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(name: "EcologySandboxTests", dependencies: ["EcologySandbox", "EcologyWire", "EcologyCore", "EcologyTestSupport"]),
         // Shared by the LLM and supervisor tests: a fake OpenAI-compatible server.
         .target(name: "EcologyTestSupport", dependencies: ["EcologyCore", "EcologyKernel"], path: "Tests/EcologyTestSupport", exclude: ["Fixtures"]),
