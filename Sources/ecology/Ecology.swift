@@ -7,5 +7,5 @@ struct Ecology: ParsableCommand {
         commandName: "ecology",
         abstract: "A hardened supervisor for an economy of sandboxed LLM agents.",
         subcommands: [InitCommand.self, RunCommand.self, InvokeCommand.self, ArtifactCommand.self, InspectCommand.self, AgentCommand.self, InjectCommand.self,
-                      BenchCommand.self, DoctorCommand.self, SandboxCommand.self, ExportCommand.self])
+                      BenchCommand.self, DoctorCommand.self, SandboxCommand.self, ExportCommand.self, DashboardCommand.self])
 }
