@@ -21,7 +21,7 @@ public struct ControlToken: Sendable {
 
     /// Writes the token to `DATA_DIR/observatory.token`, mode 0600, replacing any earlier one.
     /// The file is created 0600 (never briefly readable by others) and renamed into place.
-    public func write(dataDir: String) throws -> String {
+    public func save(dataDir: String) throws -> String {
         let path = (dataDir as NSString).appendingPathComponent(Self.fileName)
         let temporary = path + ".tmp"
         unlink(temporary)

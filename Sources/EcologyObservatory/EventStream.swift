@@ -29,7 +29,7 @@ extension ObservatoryServer {
                 after = seq
             }
             let reader = self.reader
-            start = after >= 0 ? after : try await blocking { try reader.kernel.lastEventSeq() }
+            if after >= 0 { start = after } else { start = try await blocking { try reader.kernel.lastEventSeq() } }
         } catch { return Self.error(Self.apiError(error)) }
         guard streams.acquire(max: options.maxStreams) else {
             return Self.error(APIError(status: 503, description: "too many open event streams (at most \(options.maxStreams))"))
@@ -44,9 +44,10 @@ extension ObservatoryServer {
             try await writer.write(ByteBuffer(string: "retry: 2000\n: stream of events after seq \(start)\n\n"))
             while !stopFlag.isSet && !Task.isCancelled {
                 // The filter skips events without sending them: the cursor still moves past them.
+                let from = cursor
                 let (events, scanned) = try await self.blocking { () -> ([JSONValue], Int64) in
-                    let page = try reader.events(after: cursor, limit: Self.streamBatch, type: nil, principal: nil)
-                    let upTo = page.last?["seq"]?.intValue ?? cursor
+                    let page = try reader.events(after: from, limit: Self.streamBatch, type: nil, principal: nil)
+                    let upTo = page.last?["seq"]?.intValue ?? from
                     let kept = page.filter { e in
                         (type == nil || e["type"]?.stringValue == type) && (principal == nil || e["principal"]?.stringValue == principal)
                     }

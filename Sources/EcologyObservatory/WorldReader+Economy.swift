@@ -42,7 +42,7 @@ extension WorldReader {
                          "price": .int(r[4]), "sold_at": .number(Self.seconds((r[5] as Int64?) ?? 0))])
             }
             let counts = try Row.fetchOne(db, sql: """
-                SELECT SUM(status='active'), SUM(status='sold'), SUM(status='cancelled'), COALESCE(SUM(CASE WHEN status='sold' THEN price END),0) FROM escrow_listings
+                SELECT COALESCE(SUM(status='active'),0), COALESCE(SUM(status='sold'),0), COALESCE(SUM(status='cancelled'),0), COALESCE(SUM(CASE WHEN status='sold' THEN price END),0) FROM escrow_listings
                 """)
             // Paid tool prices, per tool: what the market charges for a call.
             let prices = try Row.fetchAll(db, sql: """
@@ -73,7 +73,7 @@ extension WorldReader {
                          "bid_at": .number(Self.seconds(r[4]))])
             }
             return .object(["rounds": .array(rounds.reversed()), "active_bids": .array(bids),
-                            "next_resolution_at": nextAt.map { .number(Self.seconds($0)) } ?? .null])
+                            "next_resolution_at": nextAt.map { JSONValue.number(Self.seconds($0)) } ?? .null])
         }
     }
 
@@ -92,8 +92,8 @@ extension WorldReader {
                                 "created_at": .number(Self.seconds(r[8]))])
             }
             let c = try Row.fetchOne(db, sql: """
-                SELECT SUM(status='active' AND due_at >= ?), SUM(status='active' AND due_at < ?), SUM(status='repaid'),
-                       SUM(status='requested'), SUM(status='cancelled') FROM debts
+                SELECT COALESCE(SUM(status='active' AND due_at >= ?),0), COALESCE(SUM(status='active' AND due_at < ?),0),
+                       COALESCE(SUM(status='repaid'),0), COALESCE(SUM(status='requested'),0), COALESCE(SUM(status='cancelled'),0) FROM debts
                 """, arguments: [now, now])
             return .object(["debts": .array(rows),
                             "active": .int((c?[0] as Int64?) ?? 0), "defaulted": .int((c?[1] as Int64?) ?? 0),

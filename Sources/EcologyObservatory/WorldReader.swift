@@ -87,11 +87,11 @@ public final class WorldReader: Sendable {
             "scrip_supply": .int(supply), "scrip_initial": .int(initial), "scrip_minted": .int(minted),
             "llm_dollars": .number(Double(llmMicros) / 1_000_000),
             "mint_rounds": .int(rounds),
-            "next_mint_at": nextMint.map { .number(Self.seconds($0)) } ?? .null,
-            "next_mint_in_seconds": nextMint.map { .number(max(0, Self.seconds($0 - now))) } ?? .null,
+            "next_mint_at": nextMint.map { JSONValue.number(Self.seconds($0)) } ?? .null,
+            "next_mint_in_seconds": nextMint.map { JSONValue.number(max(0, Self.seconds($0 - now))) } ?? .null,
             "last_event_seq": .int(lastSeq), "now": .number(Self.seconds(now)),
             "live": .bool(live != nil),
-            "actions_per_second": live.map { .number($0.actionsPerSecond()) } ?? .null,
+            "actions_per_second": live.map { JSONValue.number($0.actionsPerSecond()) } ?? .null,
         ]
         if let kpiSource { out["kpis"] = try kpiSource.kpis(window: nil).json }
         return .object(out)

@@ -56,7 +56,7 @@ enum ObservatoryLaunch {
         var tokenPath: String?
         if control || !address.isLoopback {
             let t = ControlToken.generate()
-            do { tokenPath = try t.write(dataDir: dataDir) } catch { throw CLIError("observatory token: \(error)") }
+            do { tokenPath = try t.save(dataDir: dataDir) } catch { throw CLIError("observatory token: \(error)") }
             token = t
         }
         let reader = WorldReader(kernel: kernel, metrics: metrics, live: live)

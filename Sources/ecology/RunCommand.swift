@@ -66,7 +66,8 @@ struct RunCommand: ParsableCommand {
         options.seed = seed
         let supervisor = Supervisor(kernel: kernel, executor: executor, gateway: gateway, options: options)
         // The observatory (dashboard, /metrics, JSON API; docs/OBSERVATORY.md), stopped before the agents' executor.
-        let observatory = try (http == nil ? ObservatoryAddress.default : try http.flatMap(ObservatoryAddress.parse)).map {
+        let address: ObservatoryAddress? = try http.map { try ObservatoryAddress.parse($0) } ?? .default
+        let observatory = try address.map {
             try ObservatoryLaunch.start(kernel: kernel, dataDir: global.dataDir, address: $0, explicit: http != nil,
                                         live: SupervisorLiveStatus(supervisor: supervisor), control: true)
         }

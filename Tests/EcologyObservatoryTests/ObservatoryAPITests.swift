@@ -139,7 +139,7 @@ final class ObservatoryAPITests: XCTestCase {
 
     func testEventStreamFramesEventsAsServerSentEvents() throws {
         let w = try ObservatoryTestWorld()
-        let fd = try RawHTTP.connect(port: w.port)
+        let fd = try RawHTTP.connection(port: w.port)
         defer { close(fd) }
         RawHTTP.send(fd, "GET /api/stream?type=transfer HTTP/1.1\r\nHost: 127.0.0.1:\(w.port)\r\n\r\n")
         var received = ""

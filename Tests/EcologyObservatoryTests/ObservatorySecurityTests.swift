@@ -96,12 +96,12 @@ final class ObservatorySecurityTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ecology-token-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let path = try a.write(dataDir: dir.path)
+        let path = try a.save(dataDir: dir.path)
         var st = stat()
         XCTAssertEqual(stat(path, &st), 0)
         XCTAssertEqual(st.st_mode & 0o777, 0o600)
         XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), a.value + "\n")
-        _ = try b.write(dataDir: dir.path)
+        _ = try b.save(dataDir: dir.path)
         XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), b.value + "\n", "a new run replaces the token")
     }
 

@@ -5,7 +5,7 @@ import Foundation
 struct RawHTTP {
     struct Answer { var status: Int; var headers: [String: String]; var body: String }
 
-    static func connect(port: Int, timeoutSeconds: Int = 10) throws -> Int32 {
+    static func connection(port: Int, timeoutSeconds: Int = 10) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ObservatoryTestError("socket: \(errno)") }
         var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
@@ -14,7 +14,7 @@ struct RawHTTP {
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Foundation.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         guard rc == 0 else { close(fd); throw ObservatoryTestError("connect to \(port): \(errno)") }
         return fd
     }
@@ -27,7 +27,7 @@ struct RawHTTP {
     /// One request with `Connection: close`; reads until the server closes.
     static func request(port: Int, _ method: String = "GET", _ path: String, host: String? = nil, headers: [String: String] = [:],
                         body: String = "") throws -> Answer {
-        let fd = try connect(port: port)
+        let fd = try connection(port: port)
         defer { close(fd) }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host ?? "127.0.0.1:\(port)")\r\nConnection: close\r\n"
         for (k, v) in headers { head += "\(k): \(v)\r\n" }

@@ -3,17 +3,17 @@
 
 const KPI_EXPLAINED = {
   gini: "Inequality of scrip among agents: 0 = everyone holds the same, 1 = one agent holds everything.",
-  velocity_per_agent_minute: "Scrip changing hands (transfers, paid tool calls, sales, loans) per agent per minute.",
-  cross_agent_invoke_fraction: "Share of tool calls made by someone other than the tool's owner.",
-  composition_fraction: "Share of tool calls made from inside another tool's code (tools built on tools).",
-  tools_used_by_others: "Number of tools that at least one other agent has called.",
-  specialization_index: "How much agents differ in what they do (0 = all alike).",
-  reuse_ratio: "Tool calls per tool written: how much each tool is used again.",
+  velocity_per_agent_minute: "Scrip changing hands (transfers, paid tool calls, sales, loans and repayments) per agent per minute.",
+  cross_agent_invoke_fraction: "Share of successful tool calls made by someone other than the tool's owner.",
+  composition_fraction: "Share of successful tool calls made from inside another tool's code (tools built on tools).",
+  tools_used_by_others: "Number of tools that at least one other agent has used successfully.",
+  specialization_index: "How focused each seller's sales are on a few of its tools (1 = each sells one tool).",
+  reuse_ratio: "Share of tool uses that reuse a tool already used (0 = every tool used once).",
   mint_hhi: "Concentration of minted scrip among winners (Herfindahl index: 1 = one owner won it all).",
-  price_dispersion: "How much the prices paid for tool calls differ (spread relative to the mean).",
+  price_dispersion: "How much the prices paid for tool calls differ (standard deviation over the mean).",
   frozen_events: "Times an agent was frozen for running out of compute.",
-  rescues: "Times someone gave compute or scrip to a frozen agent and it recovered.",
-  debt_default_rate: "Share of due loans that were not repaid in time.",
+  rescues: "Freezes during which another agent sent the frozen one scrip or compute.",
+  debt_default_rate: "Share of loans now due that were not fully repaid in time.",
   llm_burn_dollars_per_hour: "Dollars spent on language-model calls per hour.",
 };
 
