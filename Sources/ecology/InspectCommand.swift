@@ -6,7 +6,8 @@ import Foundation
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect", abstract: "Look at the world without changing it.",
-        subcommands: [Balances.self, Artifacts.self, Events.self, Agents.self, Traces.self, Mint.self, Escrow.self, Invariants.self])
+        subcommands: [Balances.self, Artifacts.self, Events.self, Agents.self, Traces.self, Mint.self, Escrow.self, Invariants.self,
+                      KPIs.self])
 
     struct Balances: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Balances of every principal (llm_budget in dollars).")
