@@ -59,7 +59,7 @@ enum ObservatoryLaunch {
             do { tokenPath = try t.save(dataDir: dataDir) } catch { throw CLIError("observatory token: \(error)") }
             token = t
         }
-        let reader = WorldReader(kernel: kernel, metrics: metrics, live: live)
+        let reader = WorldReader(kernel: kernel, metrics: metrics, live: live, kpis: KernelKPIs(kernel: kernel))
         func launch(_ at: ObservatoryAddress) throws -> ObservatoryServer {
             let server = try ObservatoryServer(reader: reader, options: .init(address: at, token: token))
             try server.start()

@@ -67,6 +67,21 @@ final class ObservatoryAPITests: XCTestCase {
         XCTAssertEqual(agent["artifacts"]?.arrayValue?.first?["id"], "beta.tool")
     }
 
+    func testKPIsAreTheKernelsOnTheAPIAndInMetrics() throws {
+        let w = try ObservatoryTestWorld()
+        try w.writeTool("beta", "beta.tool", price: 3)
+        for _ in 0..<3 { XCTAssertTrue(w.invoke("alpha", "beta.tool", "run").isOK) }
+        let api = try json(w, "/api/kpis")
+        XCTAssertEqual(api["keys"]?.arrayValue?.compactMap(\.stringValue), KPIReport.keys)
+        let kernel = try w.kernel.kpis(window: nil)
+        XCTAssertEqual(api["kpis"]?["cross_agent_invoke_fraction"]?.doubleValue, kernel.crossAgentInvokeFraction)
+        XCTAssertEqual(try json(w, "/api/overview")["kpis"]?["tools_used_by_others"]?.intValue, kernel.toolsUsedByOthers)
+        let metrics = try RawHTTP.request(port: w.port, "/metrics").body
+        for key in KPIReport.keys { XCTAssertTrue(metrics.contains("ecology_kpi_\(key) "), "ecology_kpi_\(key) in /metrics") }
+        XCTAssertTrue(metrics.contains("ecology_kpi_tools_used_by_others 1"), metrics)
+        XCTAssertEqual(try RawHTTP.request(port: w.port, "/api/kpis?window=0").status, 400)
+    }
+
     func testInvalidInputIsAClear400() throws {
         let w = try ObservatoryTestWorld()
         for path in ["/api/agents?limit=0", "/api/agents?limit=abc", "/api/agents?limit=100000", "/api/agents?colour=red",

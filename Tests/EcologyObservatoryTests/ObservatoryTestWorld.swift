@@ -34,7 +34,7 @@ final class ObservatoryTestWorld: KernelWorld {
         kernel = Kernel(database: database, config: WorldConfig(), executor: ScriptedToolExecutor(), scorer: BuiltinMintScorer())
         try kernel.bootstrap()
         kernel.addObserver(metrics)
-        let reader = WorldReader(kernel: kernel, metrics: metrics, live: live ? FixedRate(rate: 12.5) : nil)
+        let reader = WorldReader(kernel: kernel, metrics: metrics, live: live ? FixedRate(rate: 12.5) : nil, kpis: KernelKPIs(kernel: kernel))
         var options = ObservatoryServer.Options(address: ObservatoryAddress(host: "127.0.0.1", port: 0), token: control ? token : nil)
         options.sampleSeconds = 0.5
         server = try ObservatoryServer(reader: reader, options: options)
