@@ -116,8 +116,9 @@ final class ObservatoryAPITests: XCTestCase {
         let w = try ObservatoryTestWorld()
         try w.writeTool("beta", "beta.tool", price: 1)
         try w.writeTool("gamma", "gamma.bad", price: 0, code: "forbidden")
-        XCTAssertTrue(w.invoke("alpha", "beta.tool", "run").isOK)
-        w.invoke("alpha", "gamma.bad", "run")
+        // Through Kernel.handle, as an agent's call frame arrives: that is what the observer sees.
+        XCTAssertTrue(w.act("alpha", "invoke", ["artifact_id": "beta.tool", "method": "run"]).isOK)
+        w.act("alpha", "invoke", ["artifact_id": "gamma.bad", "method": "run"])
         w.act("alpha", "read", ["artifact_id": "no-such-thing"])
         let a = try RawHTTP.request(port: w.port, "/metrics")
         XCTAssertEqual(a.status, 200)

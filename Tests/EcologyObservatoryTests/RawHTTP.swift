@@ -24,8 +24,13 @@ struct RawHTTP {
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, bytes.count) }
     }
 
+    /// A GET with `Connection: close`.
+    static func request(port: Int, _ path: String, host: String? = nil, headers: [String: String] = [:]) throws -> Answer {
+        try request(port: port, "GET", path, host: host, headers: headers)
+    }
+
     /// One request with `Connection: close`; reads until the server closes.
-    static func request(port: Int, _ method: String = "GET", _ path: String, host: String? = nil, headers: [String: String] = [:],
+    static func request(port: Int, _ method: String, _ path: String, host: String? = nil, headers: [String: String] = [:],
                         body: String = "") throws -> Answer {
         let fd = try connection(port: port)
         defer { close(fd) }
