@@ -22,6 +22,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Pure rules: no I/O, no database, no processes.
@@ -67,8 +71,24 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        // The observatory: Prometheus /metrics, the web dashboard and its JSON API (Hummingbird).
+        .target(name: "EcologyObservatory", dependencies: [
+            "EcologyCore", "EcologyStore", "EcologyKernel",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], resources: [
+            .embedInCode("Assets/dashboard.html"),
+            .embedInCode("Assets/dashboard.js"),
+            .embedInCode("Assets/dashboard.css"),
+        ]),
         .executableTarget(name: "ecology", dependencies: [
             "EcologyCore", "EcologyConfig", "EcologyStore", "EcologyKernel", "EcologySandbox", "EcologySupervisor", "EcologyLLM",
+            "EcologyObservatory",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -84,6 +104,8 @@ let package = Package(
         .testTarget(name: "EcologyLLMTests", dependencies: ["EcologyLLM", "EcologyCore", "EcologyTestSupport"]),
         .testTarget(name: "EcologySupervisorTests", dependencies: ["EcologyTestSupport", "EcologySupervisor", "EcologyKernel", "EcologyCore", "EcologySandbox",
             "EcologyConfig", "EcologyStore", "EcologyLLM"]),
+        .testTarget(name: "EcologyObservatoryTests", dependencies: ["EcologyObservatory", "EcologyKernel", "EcologyStore", "EcologyCore",
+            "EcologyTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

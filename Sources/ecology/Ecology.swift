@@ -8,5 +8,5 @@ struct Ecology: ParsableCommand {
         abstract: "A hardened supervisor for an economy of sandboxed LLM agents.",
         version: EcologyVersion.current,
         subcommands: [InitCommand.self, RunCommand.self, InvokeCommand.self, ArtifactCommand.self, InspectCommand.self, AgentCommand.self, InjectCommand.self,
-                      BenchCommand.self, DoctorCommand.self, SandboxCommand.self, ExportCommand.self])
+                      BenchCommand.self, DoctorCommand.self, SandboxCommand.self, ExportCommand.self, DashboardCommand.self])
 }

@@ -3,6 +3,7 @@ import EcologyConfig
 import EcologyCore
 import EcologyKernel
 import EcologyLLM
+import EcologyObservatory
 import EcologySandbox
 import EcologySupervisor
 import Foundation
@@ -24,6 +25,7 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "No live status line.") var quiet = false
     @Option(help: "Record LLM responses to this cassette file.") var recordLlm: String?
     @Option(help: "Replay LLM responses from this cassette file (no network).") var replayLlm: String?
+    @Option(help: "Dashboard and /metrics address, ADDR:PORT, or off (default 127.0.0.1:8787; another free port if that one is busy).") var http: String?
 
     func validate() throws {
         // At most 100 years, like every configured duration: the value is shown as whole seconds and compared with elapsed time.
@@ -32,6 +34,7 @@ struct RunCommand: ParsableCommand {
         }
         if let agents, agents < 1 { throw ValidationError("--agents must be at least 1") }
         if recordLlm != nil && replayLlm != nil { throw ValidationError("give --record-llm or --replay-llm, not both") }
+        do { _ = try http.map(ObservatoryAddress.parse) } catch let e as ObservatoryAddressError { throw ValidationError(e.description) }
     }
 
     func run() throws {
@@ -70,6 +73,13 @@ struct RunCommand: ParsableCommand {
         let activity = RunActivity()
         kernel.addObserver(activity)
         let start = try RunStart(kernel: kernel, resumeHint: global.command)
+        // The observatory (dashboard, /metrics, JSON API; docs/OBSERVATORY.md), stopped before the agents' executor.
+        let address: ObservatoryAddress? = try http.map { try ObservatoryAddress.parse($0) } ?? .default
+        let observatory = try address.map {
+            try ObservatoryLaunch.start(kernel: kernel, dataDir: global.dataDir, address: $0, explicit: http != nil,
+                                        live: SupervisorLiveStatus(supervisor: supervisor), control: true)
+        }
+        defer { observatory?.stop() }
         let stop = StopSignal()
         let started = Date()
         let talk = !quiet && !global.json
