@@ -83,16 +83,3 @@ struct SupervisorLiveStatus: LiveWorldStatus {
     let supervisor: Supervisor
     func actionsPerSecond() -> Double { supervisor.status().actionsPerSecond }
 }
-
-extension SupervisorLock {
-    /// The pid of the `ecology run` holding `DATA_DIR/supervisor.lock`, nil when none does.
-    /// Takes the lock and releases it at once when free.
-    static func holder(dataDir: String) -> String? {
-        let path = (dataDir as NSString).appendingPathComponent("supervisor.lock")
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        if flock(fd, LOCK_EX | LOCK_NB) == 0 { flock(fd, LOCK_UN); return nil }
-        return (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
-    }
-}
