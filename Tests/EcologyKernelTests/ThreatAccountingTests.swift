@@ -152,18 +152,20 @@ final class ThreatAccountingTests: XCTestCase {
 }
 
 /// Red-team finding R2, fixed in the mint: use of a tool by principals its owner spawned
-/// (a wash trader's funded shill) is self-dealing, not use by others.
+/// (a wash trader's funded shill, and the shill's own shill) is self-dealing, not use by
+/// others: the scorer counts paid uses by principals outside the owner's lineage.
 final class MintSelfDealingTests: XCTestCase {
     func testAShillsUsesDoNotScoreForItsSpawner() throws {
         var c = WorldConfig()
         c.mint.periodSeconds = 60
         let w = try TestWorld(config: c)
-        try XCTUnwrapOK(w.writeTool("alpha", "alpha.tool", code: "echo"))
+        try XCTUnwrapOK(w.writeTool("alpha", "alpha.tool", code: "echo", price: 1))
         try XCTUnwrapOK(w.write("alpha", "alpha-shill", ["standing": true]))
         try XCTUnwrapOK(w.invoke("alpha", "genesis_rights_registry", "transfer_quota", ["alpha-shill", "disk", 2_000]))
         try XCTUnwrapOK(w.write("alpha-shill", "alpha-shill-jr", ["standing": true]))
         for shill in ["alpha-shill", "alpha-shill-jr"] {
             try XCTUnwrapOK(w.invoke("alpha", "genesis_rights_registry", "transfer_quota", [.string(shill), "compute", 2_000]))
+            try XCTUnwrapOK(w.invoke("alpha", "genesis_ledger", "transfer", [.string(shill), 10]))
         }
         for _ in 0..<3 {
             try XCTUnwrapOK(w.invoke("alpha-shill", "alpha.tool", "run"))
@@ -174,7 +176,8 @@ final class MintSelfDealingTests: XCTestCase {
         w.clock.advance(seconds: 60)
         let round = try XCTUnwrap(try w.kernel.resolveMintIfDue())
         let reason = round["winners"]?.arrayValue?.first?["reason"]?.stringValue ?? ""
-        XCTAssertTrue(reason.contains("used 1× by others"), reason)
+        XCTAssertTrue(reason.contains("paid for by 1 other principal(s)"), reason)
+        XCTAssertTrue(reason.contains("1 paid use(s)"), reason)
         w.assertInvariants()
     }
 }
