@@ -293,7 +293,7 @@ async function showAgent(id) {
   const ag = a.agent;
   document.getElementById("agent-title").textContent = `Agent ${ag.id}`;
   document.getElementById("agent-cards").replaceChildren(card("State", ag.state, `mind: ${ag.mind || "?"}`), card("Scrip", fmt(ag.scrip), "money"),
-    card("Compute", fmt(ag.compute), "µs of CPU it may still use"), card("LLM budget", "$" + fmt(ag.llm_budget, 4), "left to spend on language models"),
+    card("Compute", fmt(ag.compute), "CPU-milliseconds it may still use"), card("LLM budget", "$" + fmt(ag.llm_budget, 4), "left to spend on language models"),
     card("Disk", fmt(ag.disk_used), `bytes of ${fmt(ag.disk_quota)}`), card("Restarts", fmt(ag.restarts), `${fmt(ag.actions)} actions`));
   document.getElementById("statement").replaceChildren(statementView(a.statement));
   document.getElementById("agent-artifacts").replaceChildren(table(["artifact", "kind", "version", "price", "bytes", "updated"],
@@ -306,7 +306,10 @@ function statementView(st) {
   const box = el("div", { class: "statement" });
   if (!st) { box.append(el("p", { class: "empty", text: "This principal has no statement." })); return box; }
   const lines = st.lines || [];
-  const columns = lines.length ? Object.keys(lines[0]) : ["time", "resource", "amount", "cause"];
+  // Read as a bank statement: when, what caused it, which account, the movement, the balance after.
+  const order = ["time", "seq", "event", "resource", "delta", "balance", "counterparty", "note"];
+  const present = lines.length ? Object.keys(lines[0]) : order;
+  const columns = order.filter(c => present.includes(c)).concat(present.filter(c => !order.includes(c)));
   box.append(table(columns, lines.map(l => columns.map(c => typeof l[c] === "object" && l[c] !== null ? JSON.stringify(l[c]) :
     (c === "time" ? time(l[c]) : l[c])))));
   const totals = st.totals || {}, balances = st.balances || {};
