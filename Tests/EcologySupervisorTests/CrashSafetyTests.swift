@@ -86,9 +86,12 @@ final class CrashSafetyTests: XCTestCase {
     private func worldFacts(_ dataDir: String) throws -> WorldFacts {
         let db = try WorldDatabase(path: dataDir + "/world.sqlite")
         let kernel = Kernel(database: db, config: WorldConfig())
-        let agents = try kernel.agents()
-        let configured = Set(agents.filter { $0["owner_id"] == $0["id"] }.compactMap { $0["id"]?.stringValue })
         let events = try kernel.events(after: 0, limit: 1_000_000)
+        // The configured agents are the ones bootstrap created (as the system); the agents
+        // spawn children of their own (firms, which own themselves), which are not.
+        let configured = Set(events.filter { $0.type == "artifact_written" && $0.principal == Kernel.systemID
+                                              && $0.data["kind"]?.stringValue == "agent" }
+                                   .compactMap { $0.data["artifact_id"]?.stringValue })
         return WorldFacts(configuredAgents: configured, lastSeq: try kernel.lastEventSeq(), firstEvent: events.first,
                           events: events)
     }
