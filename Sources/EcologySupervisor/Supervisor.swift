@@ -240,12 +240,15 @@ public final class Supervisor: @unchecked Sendable {
             return
         }
         // Make each child match its bucket: frozen in debt, thawed once it has recovered.
+        // The decision is the kernel's pure `FreezeRule`; here it is only applied.
         for session in current {
             guard let inDebt = frozen[session.agentID] else { continue }
-            if inDebt && session.status != .frozen {
-                session.currentProcess?.freeze(); session.set(.frozen)
-            } else if !inDebt && session.status == .frozen {
-                session.currentProcess?.thaw(); session.set(session.currentSleeper == nil ? .running : .sleeping)
+            switch FreezeRule.transition(inDebt: inDebt, childFrozen: session.status == .frozen,
+                                         sleeping: session.currentSleeper != nil) {
+            case .freeze?: session.currentProcess?.freeze(); session.set(.frozen)
+            case .thawToRunning?: session.currentProcess?.thaw(); session.set(.running)
+            case .thawToSleeping?: session.currentProcess?.thaw(); session.set(.sleeping)
+            case nil: break
             }
         }
     }
