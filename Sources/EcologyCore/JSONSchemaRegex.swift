@@ -317,6 +317,7 @@ extension SchemaRegex {
         private mutating func parseNumber() throws -> Int? {
             var value = 0, digits = 0
             while let c = peek, c >= 0x30, c <= 0x39 {
+                // Cannot overflow: value ≤ maxRepetition (checked below) before each step, and c is a digit.
                 value = value * 10 + Int(c - 0x30)
                 digits += 1
                 pos += 1

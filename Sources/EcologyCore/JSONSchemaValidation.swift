@@ -71,7 +71,7 @@ extension CompiledSchema {
         if case .string(let text) = value {
             if node.minLength != nil || node.maxLength != nil {
                 // Unicode scalars (JSON's code points, Python's len), not grapheme clusters.
-                let length = Int64(text.unicodeScalars.count)
+                let length = Int64(text.unicodeScalars.count)  // Int to Int64: lossless on every supported (64-bit) platform
                 try budget.spend(Int(clamping: length / 64))
                 if let min = node.minLength, length < min { return fail("minLength", "\(path) must have at least \(min) characters") }
                 if let max = node.maxLength, length > max { return fail("maxLength", "\(path) must have at most \(max) characters") }
@@ -155,6 +155,7 @@ public struct SchemaBudget: Sendable {
         remaining -= Swift.min(steps, remaining)
         if remaining == 0 && steps > 0 {
             throw KernelError(.invalidArgs, "checking these arguments against the tool's inputSchema takes more than \(limit) steps; send less, or simplify the schema",
+                              // Int to Int64: lossless on every supported (64-bit) platform.
                               details: ["limit": "validation_steps", "steps": .int(Int64(limit))])
         }
     }
