@@ -145,27 +145,6 @@ extension Kernel {
 }
 
 extension Kernel {
-    /// Scrip each principal received from others: tool prices, sales, transfers, UBI, mint.
-    public func earnings() throws -> [String: Int64] {
-        try readOnly { db in
-            var out: [String: Int64] = [:]
-            for r in try Row.fetchAll(db, sql: """
-                SELECT json_extract(data,'$.to'), SUM(json_extract(data,'$.amount')) FROM events
-                WHERE type='transfer' AND json_extract(data,'$.resource')='scrip' GROUP BY 1
-                """) { if let id = r[0] as String? { out[id, default: 0] += r[1] as Int64? ?? 0 } }
-            for r in try Row.fetchAll(db.cachedStatement(sql: "SELECT json_extract(data,'$.owner'), SUM(json_extract(data,'$.price_paid')) FROM events WHERE type='invoke' GROUP BY 1")) {
-                if let id = r[0] as String? { out[id, default: 0] += r[1] as Int64? ?? 0 }
-            }
-            for r in try Row.fetchAll(db.cachedStatement(sql: "SELECT json_extract(data,'$.seller'), SUM(json_extract(data,'$.price')) FROM events WHERE type='escrow_purchase' GROUP BY 1")) {
-                if let id = r[0] as String? { out[id, default: 0] += r[1] as Int64? ?? 0 }
-            }
-            for r in try Row.fetchAll(db.cachedStatement(sql: "SELECT json_extract(w.value,'$.owner'), SUM(json_extract(w.value,'$.minted')) FROM mint_rounds, json_each(mint_rounds.data,'$.winners') w GROUP BY 1")) {
-                if let id = r[0] as String? { out[id, default: 0] += r[1] as Int64? ?? 0 }
-            }
-            return out
-        }
-    }
-
     public func artifactCount(owner: String) throws -> Int64 {
         try readOnly { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM artifacts WHERE owner_id = ? AND deleted_at IS NULL"), arguments: [owner]) ?? 0 }
     }
