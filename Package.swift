@@ -30,6 +30,9 @@ let package = Package(
     targets: [
         // Pure rules: no I/O, no database, no processes.
         .target(name: "EcologyCore"),
+        // Readings of this host's processes: /proc and glibc's heap statistics.
+        .systemLibrary(name: "CMalloc"),
+        .target(name: "EcologyHost", dependencies: ["CMalloc"]),
         // Configuration file loading and validation (YAML).
         .target(name: "EcologyConfig", dependencies: [
             "EcologyCore",
@@ -66,14 +69,14 @@ let package = Package(
         ]),
         // The supervisor: executor, agent supervision, run loop.
         .target(name: "EcologySupervisor", dependencies: [
-            "EcologyCore", "EcologyKernel", "EcologySandbox", "EcologyWire", "EcologyLLM", "EcologyConfig",
+            "EcologyCore", "EcologyKernel", "EcologySandbox", "EcologyWire", "EcologyLLM", "EcologyConfig", "EcologyHost",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         // The observatory: Prometheus /metrics, the web dashboard and its JSON API (Hummingbird).
         .target(name: "EcologyObservatory", dependencies: [
-            "EcologyCore", "EcologyStore", "EcologyKernel",
+            "EcologyCore", "EcologyStore", "EcologyKernel", "EcologyHost",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -86,9 +89,15 @@ let package = Package(
             .embedInCode("Assets/dashboard.js"),
             .embedInCode("Assets/dashboard.css"),
         ]),
+        // `ecology bench`: the benchmarks, apart from the modules they measure.
+        .target(name: "EcologyBenchmarks", dependencies: [
+            "EcologyCore", "EcologyStore", "EcologyKernel", "EcologySandbox", "EcologySupervisor", "EcologyHost",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
+        ]),
         .executableTarget(name: "ecology", dependencies: [
             "EcologyCore", "EcologyConfig", "EcologyStore", "EcologyKernel", "EcologySandbox", "EcologySupervisor", "EcologyLLM",
-            "EcologyObservatory",
+            "EcologyObservatory", "EcologyBenchmarks",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -98,7 +107,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "EcologyWireTests", dependencies: ["EcologyWire", "EcologyCore",
             .product(name: "NIOEmbedded", package: "swift-nio")]),
-        .testTarget(name: "EcologySandboxTests", dependencies: ["EcologySandbox", "EcologyWire", "EcologyCore", "EcologyTestSupport"]),
+        .testTarget(name: "EcologySandboxTests", dependencies: ["EcologySandbox", "EcologyWire", "EcologyCore", "EcologyTestSupport", "EcologyHost", "EcologyBenchmarks"]),
         // Shared by the LLM and supervisor tests: a fake OpenAI-compatible server.
         .target(name: "EcologyTestSupport", dependencies: ["EcologyCore", "EcologyKernel"], path: "Tests/EcologyTestSupport", exclude: ["Fixtures"]),
         .testTarget(name: "EcologyLLMTests", dependencies: ["EcologyLLM", "EcologyCore", "EcologyTestSupport"]),

@@ -35,3 +35,11 @@ public final class VirtualClock: WorldClock, @unchecked Sendable {
         lock.lock(); micros += delta; lock.unlock()
     }
 }
+
+/// Nanoseconds on the monotonic clock: for measuring durations (latencies, benchmarks),
+/// never for world time, which is `WorldClock`'s.
+public func monotonicNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}

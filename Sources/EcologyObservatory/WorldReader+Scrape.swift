@@ -1,5 +1,6 @@
 import EcologyCore
 import EcologyKernel
+import EcologyHost
 import Foundation
 
 /// `GET /metrics`: bring the event-log counters up to date, read every gauge, emit.
@@ -18,15 +19,15 @@ extension WorldReader {
         let supply = try kernel.totalScrip()
         metrics.setGauge("ecology_scrip_supply", [], Double(supply), help: "Scrip held by all principals.")
         let path = kernel.database.path
-        metrics.setGauge("ecology_database_bytes", [("file", "db")], ProcessProbe.fileSize(path), help: "Size of the world database files, bytes.")
-        metrics.setGauge("ecology_database_bytes", [("file", "wal")], ProcessProbe.fileSize(path + "-wal"), help: "Size of the world database files, bytes.")
-        if let rss = ProcessProbe.residentBytes() {
+        metrics.setGauge("ecology_database_bytes", [("file", "db")], Double(HostFiles.size(path)), help: "Size of the world database files, bytes.")
+        metrics.setGauge("ecology_database_bytes", [("file", "wal")], Double(HostFiles.size(path + "-wal")), help: "Size of the world database files, bytes.")
+        if let rss = ProcessStatus.residentBytes().map(Double.init) {
             metrics.setGauge("ecology_process_resident_bytes", [], rss, help: "Resident set size of this process (the supervisor, or `ecology dashboard`), bytes.")
         }
-        if let threads = ProcessProbe.threads() {
+        if let threads = ProcessStatus.threads().map(Double.init) {
             metrics.setGauge("ecology_process_threads", [], threads, help: "Threads of this process.")
         }
-        if let fds = ProcessProbe.openFileDescriptors() {
+        if let fds = ProcessStatus.openDescriptors().map(Double.init) {
             metrics.setGauge("ecology_process_open_fds", [], fds, help: "Open file descriptors of this process.")
         }
         if let live {

@@ -87,10 +87,6 @@ enum Posix {
         let bytes = Array(text.utf8)
         return write(fd, bytes, bytes.count) == bytes.count
     }
-
-    static func openFDCount() -> Int {
-        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
-    }
 }
 
 /// A launcher failure (the child could not be started); executions map it to INTERNAL.

@@ -343,6 +343,9 @@ public final class Supervisor: @unchecked Sendable {
     func sessionsSnapshot() -> [AgentSession] { lock.lock(); defer { lock.unlock() }; return Array(sessions.values) }
 
     public var sessionCount: Int { lock.lock(); defer { lock.unlock() }; return sessions.count }
+
+    /// Host pids of the agent children running now (for the benchmarks' memory readings).
+    public func agentChildPIDs() -> [Int32] { sessionsSnapshot().compactMap { $0.currentProcess?.hostPid } }
 }
 
 /// The statuses the heartbeat's passes produce, for `run`'s calling thread.

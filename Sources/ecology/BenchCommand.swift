@@ -1,4 +1,5 @@
 import ArgumentParser
+import EcologyBenchmarks
 import EcologyCore
 import EcologyKernel
 import EcologySupervisor

@@ -1,7 +1,9 @@
 import XCTest
 import Foundation
 @testable import EcologySandbox
+import EcologyBenchmarks
 import EcologyCore
+import EcologyHost
 import EcologyWire
 
 final class ExecutorResourceTests: XCTestCase {
@@ -9,14 +11,14 @@ final class ExecutorResourceTests: XCTestCase {
         let e = Shared.executor
         let req = request("def run(i):\n    return i\n", args: [1])
         for _ in 0..<50 { _ = e.execute(req, kernelCalls: noCalls) }
-        let fdsBefore = Posix.openFDCount()
+        let fdsBefore = (ProcessStatus.openDescriptors() ?? -1)
         let rssBefore = rssKB()
         for i in 0..<1000 {
             let o = e.execute(request("def run(i):\n    return i\n", args: [.int(Int64(i))]), kernelCalls: noCalls)
             XCTAssertEqual(try? o.result.get(), .int(Int64(i)), "\(o.result)")
             if (try? o.result.get()) != .int(Int64(i)) { break }
         }
-        let fdsAfter = Posix.openFDCount()
+        let fdsAfter = (ProcessStatus.openDescriptors() ?? -1)
         let rssAfter = rssKB()
         print("fds \(fdsBefore) -> \(fdsAfter), rss \(rssBefore) KB -> \(rssAfter) KB")
         // The whole test process shares one fd table: URLSession and Dispatch threads left by

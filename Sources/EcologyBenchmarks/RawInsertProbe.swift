@@ -1,3 +1,4 @@
+import EcologyStore
 import Foundation
 import GRDB
 import GRDBSQLite

@@ -1,7 +1,9 @@
 import EcologyCore
+import EcologyHost
 import EcologyKernel
 import EcologySandbox
 import EcologyStore
+import EcologySupervisor
 import Foundation
 
 /// `ecology bench soak`: the real supervisor with K heuristic agents for N minutes, sampled
@@ -20,6 +22,8 @@ public enum SoakBenchmark {
         var minute = 0
         var elapsedSeconds = 0.0
         var rssBytes: Int64 = 0
+        var rssAnonBytes: Int64 = 0
+        var heap = ProcessStatus.Heap(inUseBytes: 0, retainedFreeBytes: 0, mappedBytes: 0, arenaBytes: 0)
         var openFDs = 0
         var threads = 0
         var walBytes: Int64 = 0
@@ -37,7 +41,9 @@ public enum SoakBenchmark {
         var json: JSONValue {
             .object([
                 "minute": .int(Int64(minute)), "elapsed_seconds": .number(SupervisorBenchmarks.round3(elapsedSeconds)),
-                "rss_mb": .number(mb(rssBytes)), "open_fds": .int(Int64(openFDs)), "threads": .int(Int64(threads)),
+                "rss_mb": .number(mb(rssBytes)), "rss_anon_mb": .number(mb(rssAnonBytes)),
+                "heap_in_use_mb": .number(mb(heap.inUseBytes)), "heap_free_retained_mb": .number(mb(heap.retainedFreeBytes)),
+                "open_fds": .int(Int64(openFDs)), "threads": .int(Int64(threads)),
                 "wal_bytes": .int(walBytes), "db_bytes": .int(dbBytes), "archive_bytes": .int(archiveBytes),
                 "actions": .int(actions), "actions_per_second": .number(actionsPerSecond.rounded()),
                 "probe_actions": .int(Int64(probeActions)),
@@ -49,7 +55,8 @@ public enum SoakBenchmark {
 
         /// The figures whose slope the report gives, by the name the report uses.
         var series: [(String, Double)] {
-            [("rss_mb", mb(rssBytes)), ("open_fds", Double(openFDs)), ("threads", Double(threads)),
+            [("rss_mb", mb(rssBytes)), ("rss_anon_mb", mb(rssAnonBytes)), ("heap_in_use_mb", mb(heap.inUseBytes)),
+             ("heap_free_retained_mb", mb(heap.retainedFreeBytes)), ("open_fds", Double(openFDs)), ("threads", Double(threads)),
              ("wal_bytes", Double(walBytes)), ("db_bytes", Double(dbBytes)), ("p99_action_ms", p99ActionMs),
              ("actions_per_second", actionsPerSecond), ("agent_rss_mean_mb", mb(agentRSSMeanBytes))]
                 + rows.keys.sorted().map { ("\($0)_rows", Double(rows[$0] ?? 0)) }
@@ -93,12 +100,14 @@ public enum SoakBenchmark {
             var s = Sample()
             s.minute = samples.count + 1
             s.elapsedSeconds = now
-            s.rssBytes = residentBytes()
-            s.openFDs = openDescriptorCount()
-            s.threads = threadCount()
-            s.walBytes = fileSize(dbPath + "-wal")
-            s.dbBytes = fileSize(dbPath)
-            s.archiveBytes = directorySize(kernel.eventArchive.directory)
+            s.rssBytes = ProcessStatus.residentBytes() ?? 0
+            s.rssAnonBytes = ProcessStatus.anonymousResidentBytes() ?? 0
+            s.heap = ProcessStatus.heap()
+            s.openFDs = ProcessStatus.openDescriptors() ?? 0
+            s.threads = ProcessStatus.threads() ?? 0
+            s.walBytes = HostFiles.size(dbPath + "-wal")
+            s.dbBytes = HostFiles.size(dbPath)
+            s.archiveBytes = HostFiles.directorySize(kernel.eventArchive.directory)
             s.actions = status.actions
             s.actionsPerSecond = Double(status.actions - lastActions) / max(0.001, now - lastTime)
             lastActions = status.actions; lastTime = now
@@ -112,8 +121,8 @@ public enum SoakBenchmark {
             s.rows = (try? rowCounts(kernel)) ?? [:]
             samples.append(s)
             if samples.count >= minutes { finished.set() }
-            progress(String(format: "minute %d/%d: %d agents, %.0f actions/s, p99 %.2f ms, RSS %.1f MiB, %d fds, %d threads, WAL %.1f MiB, DB %.1f MiB, %lld events, %lld traces",
-                            s.minute, minutes, s.agentsRunning, s.actionsPerSecond, s.p99ActionMs, mb(s.rssBytes), s.openFDs, s.threads,
+            progress(String(format: "minute %d/%d: %d agents, %.0f actions/s, p99 %.2f ms, RSS %.1f MiB (heap in use %.1f), %d fds, %d threads, WAL %.1f MiB, DB %.1f MiB, %lld events, %lld traces",
+                            s.minute, minutes, s.agentsRunning, s.actionsPerSecond, s.p99ActionMs, mb(s.rssBytes), mb(s.heap.inUseBytes), s.openFDs, s.threads,
                             mb(s.walBytes), mb(s.dbBytes), s.rows["events"] ?? 0, s.rows["traces"] ?? 0))
         }
         while !probeThread.isFinished { Thread.sleep(forTimeInterval: 0.05) }
@@ -131,6 +140,12 @@ public enum SoakBenchmark {
         }
         let growth = leastSquaresSlope(window.map { ($0.elapsedSeconds / 3600, Double($0.dbBytes + $0.walBytes + $0.archiveBytes)) })
         let total = supervisor.status().actions
+        // Growth the allocator could hand back is not a leak: trim once at the end and say
+        // how much of the resident set was free memory kept in glibc's arenas.
+        let rssBeforeTrim = ProcessStatus.residentBytes() ?? 0
+        let heapAtEnd = ProcessStatus.heap()
+        ProcessStatus.trimHeap()
+        let rssAfterTrim = ProcessStatus.residentBytes() ?? 0
         return .object([
             "agents": .int(Int64(agents)), "minutes": .int(Int64(minutes)),
             "actions": .int(total), "actions_per_second": .number((Double(total) / max(0.001, elapsed())).rounded()),
@@ -144,6 +159,10 @@ public enum SoakBenchmark {
                 "memory_max_age_seconds": .int(cfg.retention.memoryMaxAgeSeconds), "memory_max_per_agent": .int(Int64(cfg.retention.memoryMaxPerAgent)),
                 "event_max_age_seconds": .int(cfg.retention.eventMaxAgeSeconds), "event_max_rows": .int(cfg.retention.eventMaxRows),
                 "tombstone_retention_seconds": .int(cfg.world.tombstoneRetentionSeconds),
+            ]),
+            "heap_at_end": .object([
+                "rss_mb": .number(mb(rssBeforeTrim)), "heap_in_use_mb": .number(mb(heapAtEnd.inUseBytes)),
+                "heap_free_retained_mb": .number(mb(heapAtEnd.retainedFreeBytes)), "rss_after_trim_mb": .number(mb(rssAfterTrim)),
             ]),
             "invariants_ok": .bool(report.ok), "invariant_violations": .array(report.violations.map(JSONValue.string)),
         ])
@@ -211,22 +230,3 @@ public enum SoakBenchmark {
 }
 
 private func mb(_ bytes: Int64) -> Double { SupervisorBenchmarks.round3(Double(bytes) / 1_048_576) }
-
-func openDescriptorCount() -> Int {
-    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
-}
-
-func threadCount() -> Int {
-    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = s.split(separator: "\n").first(where: { $0.hasPrefix("Threads:") }) else { return 0 }
-    return line.split(separator: "\t").last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? 0
-}
-
-func fileSize(_ path: String) -> Int64 {
-    var st = stat()
-    return stat(path, &st) == 0 ? Int64(st.st_size) : 0
-}
-
-func directorySize(_ path: String) -> Int64 {
-    ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).map { fileSize(path + "/" + $0) }.reduce(0, +)
-}

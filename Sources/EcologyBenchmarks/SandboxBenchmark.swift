@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import EcologyCore
+import EcologySandbox
 
 /// Executor-level figures for `ecology bench invoke`: latency of a trivial sandboxed
 /// execution, throughput with two concurrent callers, and a cold `python3 -c pass` baseline.
@@ -21,25 +22,25 @@ public enum SandboxBenchmark {
         var lat: [Double] = []
         var errors = 0
         for _ in 0..<iterations {
-            let t = Posix.now()
+            let t = (Double(monotonicNanos()) / 1e9)
             let o = ex.execute(req, kernelCalls: none)
-            lat.append((Posix.now() - t) * 1000)
+            lat.append(((Double(monotonicNanos()) / 1e9) - t) * 1000)
             if (try? o.result.get()) != .int(2) { errors += 1 }
         }
         lat.sort()
         // Throughput: two callers (one per core) for the same number of executions.
-        let t0 = Posix.now()
+        let t0 = (Double(monotonicNanos()) / 1e9)
         let errorCount = Counter()
         DispatchQueue.concurrentPerform(iterations: 2) { _ in
             for _ in 0..<(iterations / 2) {
                 if (try? ex.execute(req, kernelCalls: none).result.get()) != .int(2) { errorCount.add() }
             }
         }
-        let throughput = Double((iterations / 2) * 2) / (Posix.now() - t0)
+        let throughput = Double((iterations / 2) * 2) / ((Double(monotonicNanos()) / 1e9) - t0)
         var cold: [Double] = []
         for _ in 0..<max(5, min(30, iterations / 10)) {
-            let t = Posix.now()
-            if spawnAndWait([config.sandbox.python, "-c", "pass"]) { cold.append((Posix.now() - t) * 1000) }
+            let t = (Double(monotonicNanos()) / 1e9)
+            if spawnAndWait([config.sandbox.python, "-c", "pass"]) { cold.append(((Double(monotonicNanos()) / 1e9) - t) * 1000) }
         }
         cold.sort()
         return [

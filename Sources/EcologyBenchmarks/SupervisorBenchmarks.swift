@@ -1,7 +1,9 @@
 import EcologyCore
+import EcologyHost
 import EcologyKernel
 import EcologySandbox
 import EcologyStore
+import EcologySupervisor
 import Foundation
 
 /// `ecology bench invoke` and `ecology bench agents`: figures measured through the
@@ -40,13 +42,13 @@ public enum SupervisorBenchmarks {
         let failed = AtomicCount()
         DispatchQueue.concurrentPerform(iterations: 2) { _ in for _ in 0..<(iterations / 2) where !call() { failed.add() } }
         let perSecond = Double(iterations / 2 * 2) / (Double(monotonicNanos() - t0) / 1e9)
-        let rssBefore = residentBytes()
+        let rssBefore = (ProcessStatus.residentBytes() ?? 0)
         progress("memory: \(memoryIterations) more invokes")
         for i in 0..<memoryIterations {
             if !call() { errors += 1 }
-            if i > 0 && i % 10_000 == 0 { progress("memory: \(i) invokes, RSS \(residentBytes() / 1_048_576) MiB") }
+            if i > 0 && i % 10_000 == 0 { progress("memory: \(i) invokes, RSS \((ProcessStatus.residentBytes() ?? 0) / 1_048_576) MiB") }
         }
-        let rssAfter = residentBytes()
+        let rssAfter = (ProcessStatus.residentBytes() ?? 0)
         let sandbox = try SandboxBenchmark.run(iterations: 100, config: cfg, executor: executor)
         return .object([
             "iterations": .int(Int64(iterations)), "errors": .int(Int64(errors + failed.value)),
@@ -95,7 +97,7 @@ public enum SupervisorBenchmarks {
         var threads = 0
         supervisor.run(shouldStop: { elapsed() >= seconds }) { s in
             // The most threads the process held once every agent was up (the probe's included).
-            if elapsed() > seconds * 0.2 { threads = max(threads, threadCount()) }
+            if elapsed() > seconds * 0.2 { threads = max(threads, (ProcessStatus.threads() ?? 0)) }
             progress(String(format: "%.0fs: %d running, %d sleeping, %.0f actions/s", elapsed(), s.running, s.sleeping, s.actionsPerSecond))
             if warmTime == 0 && elapsed() > seconds * 0.2 {
                 warmTime = elapsed(); actionsAtWarm = s.actions; cpuAtWarm = (processCPUSeconds(), HostCPU.sample())
@@ -126,7 +128,7 @@ public enum SupervisorBenchmarks {
             "rss_sampling_cpu_ms": .number(round3(samplingCPU * 1000)),
             "host_busy_fraction": .number(round3(host)),
             "supervisor_threads": .int(Int64(threads)),
-            "supervisor_rss_mb": .number(round3(Double(residentBytes()) / 1_048_576)),
+            "supervisor_rss_mb": .number(round3(Double((ProcessStatus.residentBytes() ?? 0)) / 1_048_576)),
             "agent_rss_mean_mb": .number(childRSS.isEmpty ? 0 : round3(Double(childRSS.map(\.rss).reduce(0, +)) / Double(childRSS.count) / 1_048_576)),
             "agent_pss_mean_mb": .number(childRSS.isEmpty ? 0 : round3(Double(childRSS.map(\.pss).reduce(0, +)) / Double(childRSS.count) / 1_048_576)),
             "agent_rss_samples": .int(Int64(childRSS.count)),
@@ -185,23 +187,13 @@ struct HostCPU {
     }
 }
 
-/// Resident set size of a process (default: this one), from /proc.
-func residentBytes(pid: String = "self") -> Int64 { procKilobytes("/proc/\(pid)/status", field: "VmRSS:") * 1024 }
-
-/// Proportional set size: resident pages with shared ones (the zygote's preloaded
-/// interpreter) divided among the processes sharing them — what a child really costs.
-func proportionalBytes(pid: String) -> Int64 { procKilobytes("/proc/\(pid)/smaps_rollup", field: "Pss:") * 1024 }
-
-private func procKilobytes(_ path: String, field: String) -> Int64 {
-    guard let s = try? String(contentsOfFile: path, encoding: .utf8),
-          let line = s.split(separator: "\n").first(where: { $0.hasPrefix(field) }) else { return 0 }
-    return line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int64($0) } ?? 0
-}
 
 extension Supervisor {
     /// RSS and PSS of each running agent child (host pid known).
     func childResidentBytes() -> [(rss: Int64, pss: Int64)] {
-        sessionsSnapshot().compactMap { $0.currentProcess?.hostPid }
-            .map { (residentBytes(pid: String($0)), proportionalBytes(pid: String($0))) }.filter { $0.rss > 0 }
+        agentChildPIDs().compactMap { pid -> (rss: Int64, pss: Int64)? in
+            guard let rss = ProcessStatus.residentBytes(pid: String(pid)), rss > 0 else { return nil }
+            return (rss, ProcessStatus.proportionalBytes(pid: String(pid)) ?? 0)
+        }
     }
 }
