@@ -116,5 +116,5 @@ let package = Package(
         .testTarget(name: "EcologyObservatoryTests", dependencies: ["EcologyObservatory", "EcologyKernel", "EcologyStore", "EcologyCore",
             "EcologyTestSupport"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

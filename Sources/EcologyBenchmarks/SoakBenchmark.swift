@@ -81,12 +81,12 @@ public enum SoakBenchmark {
         let supervisor = Supervisor(kernel: kernel, executor: executor, gateway: nil)
         let seconds = Double(minutes) * 60
         let started = monotonicNanos()
-        let elapsed = { Double(monotonicNanos() - started) / 1e9 }
+        let elapsed: @Sendable () -> Double = { Double(monotonicNanos() - started) / 1e9 }
 
         // The run ends once the last minute is sampled (the status callback comes about once
         // a second, so a little after N minutes), or at a hard stop if sampling stalls.
         let finished = MinuteLatencies.Flag()
-        let done = { finished.isSet || elapsed() >= seconds + 30 }
+        let done: @Sendable () -> Bool = { finished.isSet || elapsed() >= seconds + 30 }
         let probe = MinuteLatencies()
         let probeThread = Thread { runProbe(kernel, until: done, into: probe) }
         probeThread.name = "soak-probe"
@@ -171,7 +171,7 @@ public enum SoakBenchmark {
     /// The latency probe: an observe, a write (the same small artifact, rewritten) and a
     /// read of it, in turn, every 20 ms, as `probeID` — the three actions agents take most,
     /// timed end to end through `Kernel.handle` while the world is busy.
-    static func runProbe(_ kernel: Kernel, until done: () -> Bool, into latencies: MinuteLatencies) {
+    static func runProbe(_ kernel: Kernel, until done: @Sendable () -> Bool, into latencies: MinuteLatencies) {
         var step = 0
         while !done() {
             let action: String, params: JSONValue

@@ -26,7 +26,7 @@ public enum SupervisorBenchmarks {
             "interface": ["tools": [["name": "incr", "description": "adds one", "inputSchema": ["type": "object", "properties": ["x": ["type": "integer"]], "required": ["x"]]]]],
         ], context: .principal("author"))
         guard write.isOK else { throw KernelError(.internal, "bench setup failed: \(write.json)") }
-        func call() -> Bool { kernel.invoke("incr", method: "incr", args: [41], context: .principal("caller")).value == .int(42) }
+        @Sendable func call() -> Bool { kernel.invoke("incr", method: "incr", args: [41], context: .principal("caller")).value == .int(42) }
         for _ in 0..<20 { _ = call() }
         progress("latency: \(iterations) sequential invokes")
         var latencies: [Double] = []
@@ -76,7 +76,7 @@ public enum SupervisorBenchmarks {
         try kernel.bootstrap()
         let supervisor = Supervisor(kernel: kernel, executor: executor, gateway: nil)
         let started = monotonicNanos()
-        let elapsed = { Double(monotonicNanos() - started) / 1e9 }
+        let elapsed: @Sendable () -> Double = { Double(monotonicNanos() - started) / 1e9 }
         // Probe: a cheap call every 20 ms from a separate thread, after a warm-up of 20% of the run.
         let probe = LatencyProbe()
         let probeThread = Thread {

@@ -7,16 +7,16 @@ import Yams
 /// The whole file is a tree of entries (`WorldConfigSchema`), so loading, validation,
 /// the canonical form behind the fingerprint and the documented key list cannot
 /// drift apart: they are four readings of the same table.
-struct ConfigEntry<Root> {
+struct ConfigEntry<Root>: Sendable {
     let key: String
     /// Reads the YAML value found at `path` into `root`; type errors only.
-    let decode: (_ node: Node, _ path: String, _ root: inout Root) throws -> Void
+    let decode: @Sendable (_ node: Node, _ path: String, _ root: inout Root) throws -> Void
     /// Checks the bounds of the value in `root`; `path` is this entry's full key path.
-    let check: (_ root: Root, _ path: String) throws -> Void
+    let check: @Sendable (_ root: Root, _ path: String) throws -> Void
     /// Canonical YAML lines for this entry, each starting with `indent`.
-    let emit: (_ root: Root, _ indent: String) -> [String]
+    let emit: @Sendable (_ root: Root, _ indent: String) -> [String]
     /// The full key paths of every leaf under this entry.
-    let leafPaths: (_ path: String) -> [String]
+    let leafPaths: @Sendable (_ path: String) -> [String]
 }
 
 /// `parent.key`, or `key` at the top level.
@@ -69,7 +69,7 @@ enum ConfigMapping {
 
 extension ConfigEntry {
     /// A nested mapping stored in `keyPath`.
-    static func section<Section>(_ key: String, _ keyPath: WritableKeyPath<Root, Section>,
+    static func section<Section>(_ key: String, _ keyPath: WritableKeyPath<Root, Section> & Sendable,
                                  _ entries: [ConfigEntry<Section>]) -> ConfigEntry {
         ConfigEntry(
             key: key,
@@ -85,8 +85,8 @@ extension ConfigEntry {
     }
 
     /// An integer within `range`. Floats (`3.0`), quoted numbers (`"3"`) and words are rejected.
-    static func integer<Value: FixedWidthInteger & SignedInteger>(
-        _ key: String, _ keyPath: WritableKeyPath<Root, Value>, _ range: ClosedRange<Value>
+    static func integer<Value: FixedWidthInteger & SignedInteger & Sendable>(
+        _ key: String, _ keyPath: WritableKeyPath<Root, Value> & Sendable, _ range: ClosedRange<Value>
     ) -> ConfigEntry {
         let requirement = range.upperBound == Value.max
             ? "an integer ≥ \(range.lowerBound)"
@@ -111,7 +111,7 @@ extension ConfigEntry {
     }
 
     /// A finite number (integers are numbers too) within `bound`.
-    static func number(_ key: String, _ keyPath: WritableKeyPath<Root, Double>, _ bound: NumberBound) -> ConfigEntry {
+    static func number(_ key: String, _ keyPath: WritableKeyPath<Root, Double> & Sendable, _ bound: NumberBound) -> ConfigEntry {
         ConfigEntry(
             key: key,
             decode: { node, path, root in
@@ -132,8 +132,8 @@ extension ConfigEntry {
     }
 
     /// A string for which `problem` returns nil; otherwise `problem` says what is wrong.
-    static func text(_ key: String, _ keyPath: WritableKeyPath<Root, String>,
-                     problem: @escaping (String) -> String?) -> ConfigEntry {
+    static func text(_ key: String, _ keyPath: WritableKeyPath<Root, String> & Sendable,
+                     problem: @escaping @Sendable (String) -> String?) -> ConfigEntry {
         ConfigEntry(
             key: key,
             decode: { node, path, root in
@@ -154,7 +154,7 @@ extension ConfigEntry {
     }
 
     /// One of a fixed set of words.
-    static func choice(_ key: String, _ keyPath: WritableKeyPath<Root, String>, _ choices: [String]) -> ConfigEntry {
+    static func choice(_ key: String, _ keyPath: WritableKeyPath<Root, String> & Sendable, _ choices: [String]) -> ConfigEntry {
         let list = choices.map { "\"\($0)\"" }.joined(separator: ", ")
         return text(key, keyPath) { choices.contains($0) ? nil : "must be one of \(list)" }
     }

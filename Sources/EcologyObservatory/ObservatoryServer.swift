@@ -56,7 +56,7 @@ public final class ObservatoryServer: @unchecked Sendable {
         blockingPool.start()
         let bound = BindOutcome()
         let router = Router()
-        let requestGuard = { [options] (port: Int) in RequestGuard(address: options.address, port: port, token: options.token) }
+        let requestGuard: @Sendable (Int) -> RequestGuard = { [options] port in RequestGuard(address: options.address, port: port, token: options.token) }
         let portBox = PortBox()
         addRoutes(to: router, guardFor: { requestGuard(portBox.value) })
         var logger = Logger(label: "ecology.observatory")

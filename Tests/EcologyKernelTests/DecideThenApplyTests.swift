@@ -19,7 +19,7 @@ final class DecideThenApplyTests: XCTestCase {
     }
 
     /// Runs `body` on another thread; the semaphore is signalled when it is done.
-    func inBackground(_ body: @escaping () -> Void) -> DispatchSemaphore {
+    func inBackground(_ body: @escaping @Sendable () -> Void) -> DispatchSemaphore {
         let done = DispatchSemaphore(value: 0)
         Thread { body(); done.signal() }.start()
         return done

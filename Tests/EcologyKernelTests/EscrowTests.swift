@@ -1,6 +1,7 @@
 import EcologyCore
 @testable import EcologyKernel
 import Foundation
+import Synchronization
 import XCTest
 
 final class EscrowTests: XCTestCase {
@@ -125,12 +126,12 @@ final class EscrowTests: XCTestCase {
             try XCTUnwrapOK(w.write("alpha", item))
             let listing = try XCTUnwrapOK(w.invoke("alpha", "genesis_escrow", "deposit", [.string(item), 2]))["listing_id"]!
             let before = (try w.scrip("beta"), try w.scrip("gamma"), try w.scrip("alpha"))
-            var results = [Envelope?](repeating: nil, count: 2)
-            let lock = NSLock()
+            let answers = Mutex([Envelope?](repeating: nil, count: 2))
             DispatchQueue.concurrentPerform(iterations: 2) { k in
                 let env = w.invoke(k == 0 ? "beta" : "gamma", "genesis_escrow", "purchase", [listing])
-                lock.lock(); results[k] = env; lock.unlock()
+                answers.withLock { $0[k] = env }
             }
+            let results = answers.withLock { $0 }
             let wins = results.filter { $0?.isOK == true }.count
             XCTAssertEqual(wins, 1, "round \(i): \(results)")
             let loserIndex = results[0]?.isOK == true ? 1 : 0
@@ -155,13 +156,12 @@ final class EscrowTests: XCTestCase {
         try XCTUnwrapOK(w.write("alpha", "rare"))
         let listing = try XCTUnwrapOK(w.invoke("alpha", "genesis_escrow", "deposit", ["rare", 7]))["listing_id"]!
         let buyers = ["beta", "gamma", "delta", "epsilon"]
-        let lock = NSLock()
-        var oks = 0
+        let oks = Mutex(0)
         DispatchQueue.concurrentPerform(iterations: 16) { k in
             let env = w.invoke(buyers[k % buyers.count], "genesis_escrow", "purchase", [listing])
-            lock.lock(); if env.isOK { oks += 1 }; lock.unlock()
+            if env.isOK { oks.withLock { $0 += 1 } }
         }
-        XCTAssertEqual(oks, 1)
+        XCTAssertEqual(oks.withLock { $0 }, 1)
         XCTAssertEqual(try w.totalScrip(), 500)
         XCTAssertEqual(buyers.map { (try? w.scrip($0)) ?? 0 }.reduce(0, +), 393)
         w.assertInvariants()

@@ -7,7 +7,7 @@ import GRDB
 import XCTest
 
 /// A world in a temporary directory on a virtual clock, bootstrapped with the five default agents.
-final class TestWorld: KernelWorld {
+final class TestWorld: KernelWorld, Sendable {
     let directory: URL
     let clock: VirtualClock
     let database: WorldDatabase

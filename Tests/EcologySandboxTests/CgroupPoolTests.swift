@@ -2,6 +2,7 @@
 import EcologyCore
 import Foundation
 import EcologyTestSupport
+import Synchronization
 import XCTest
 
 /// The slot pool hands every concurrent caller its own slot (own memory limit, own uid).
@@ -20,13 +21,13 @@ final class CgroupPoolTests: XCTestCase {
     func testConcurrentAcquiresGetDistinctSlots() throws {
         let (_, pool) = try makePool()
         defer { pool.destroy() }
-        let lock = NSLock()
-        var indexes: [Int] = []
+        let handed = Mutex<[Int]>([])
         // Fresh slots are created concurrently: 200 agents start at once in `ecology run`.
         DispatchQueue.concurrentPerform(iterations: 48) { _ in
             let slot = try! pool.acquire(memoryBytes: 64 << 20)
-            lock.lock(); indexes.append(slot.index); lock.unlock()
+            handed.withLock { $0.append(slot.index) }
         }
+        let indexes = handed.withLock { $0 }
         XCTAssertEqual(indexes.count, 48)
         XCTAssertEqual(Set(indexes).count, 48, "two callers were handed the same slot: \(indexes.sorted())")
     }

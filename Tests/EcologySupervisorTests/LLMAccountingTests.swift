@@ -37,7 +37,7 @@ final class LLMAccountingTests: XCTestCase {
         c.resources.llmBudgetMicrodollars = 1_000
         let w = try SandboxWorld(config: c)
         let supervisor = Supervisor(kernel: w.kernel, executor: w.executor, gateway: try Supervisor.makeGateway(kernel: w.kernel))
-        let budget = { () -> Int64 in Int64(((w.balance("alpha")["llm_budget"]?.doubleValue ?? -1) * 1_000_000).rounded()) }
+        let budget: @Sendable () -> Int64 = { Int64(((w.balance("alpha")["llm_budget"]?.doubleValue ?? -1) * 1_000_000).rounded()) }
         XCTAssertEqual(budget(), 1_000)
 
         final class Tally: @unchecked Sendable {

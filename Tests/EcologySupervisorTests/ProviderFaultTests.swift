@@ -19,7 +19,7 @@ final class ProviderFaultTests: XCTestCase {
     /// "hi" is estimated at 8 prompt tokens; max_tokens 20: the reservation is 28 µ$ and 28 tokens.
     static let reservation: Int64 = 28
 
-    struct Fixture {
+    struct Fixture: Sendable {
         let world: SandboxWorld
         let supervisor: Supervisor
         let accounting: WorldLLMAccounting

@@ -55,8 +55,7 @@ final class StorageIOFaultTests: XCTestCase {
     /// Runs a supervisor, commits some actions, fails the disk and checks what agents see.
     /// Returns the artifacts and balances that were answered ok before the failure.
     private func failingRun(_ disk: FaultMount, _ config: WorldConfig) throws -> ([(String, String)], [String: Int64]) {
-        let w = try SandboxWorld(config: config, directory: disk.directory)
-        w.removesDirectory = false
+        let w = try SandboxWorld(config: config, directory: disk.directory, removesDirectory: false)
         let s = RunningSupervisor(w)
         defer { s.stop() }
         waitUntil("both agents asleep", timeout: 15) { w.events("agent_sleeping").count >= 2 }

@@ -104,7 +104,7 @@ enum Step {
 }
 
 /// A world on disk, on the system clock (or a test's), running user code in the real sandbox.
-final class SandboxWorld: KernelWorld {
+final class SandboxWorld: KernelWorld, Sendable {
     let directory: URL
     let database: WorldDatabase
     let kernel: Kernel
@@ -117,7 +117,9 @@ final class SandboxWorld: KernelWorld {
     /// `wrap` lets a fault test put its own executor between the kernel and the sandbox.
     /// `clock`: the system clock unless a test drives time itself (`VirtualClock`).
     init(config: WorldConfig = .test(), directory: URL? = nil, executor own: SandboxedExecutor? = nil,
-         clock: any WorldClock = SystemClock(), wrap: (any ArtifactExecutor) -> any ArtifactExecutor = { $0 }) throws {
+         clock: any WorldClock = SystemClock(), wrap: (any ArtifactExecutor) -> any ArtifactExecutor = { $0 },
+         removesDirectory: Bool = true) throws {
+        self.removesDirectory = removesDirectory
         executor = try own ?? Sandbox.executor()
         self.directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("ecology-suptests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
@@ -129,7 +131,7 @@ final class SandboxWorld: KernelWorld {
 
     /// Whether the world's files are removed when this object goes (a fault test that
     /// reopens the world from its disk keeps them).
-    var removesDirectory = true
+    let removesDirectory: Bool
 
     deinit { if removesDirectory { try? FileManager.default.removeItem(at: directory) } }
 
