@@ -97,7 +97,7 @@ let package = Package(
         ]),
         .executableTarget(name: "ecology", dependencies: [
             "EcologyCore", "EcologyConfig", "EcologyStore", "EcologyKernel", "EcologySandbox", "EcologySupervisor", "EcologyLLM",
-            "EcologyObservatory", "EcologyBenchmarks",
+            "EcologyObservatory", "EcologyBenchmarks", "EcologyHost",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

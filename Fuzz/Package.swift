@@ -24,5 +24,5 @@ let package = Package(
         .executableTarget(name: "KernelDispatchFuzz", dependencies: ["FuzzSupport", ecology("EcologyKernel"), ecology("EcologyStore"),
                                                                      ecology("EcologyWire"), ecology("EcologyCore")]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

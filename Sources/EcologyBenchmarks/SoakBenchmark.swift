@@ -144,7 +144,7 @@ public enum SoakBenchmark {
         // how much of the resident set was free memory kept in glibc's arenas.
         let rssBeforeTrim = ProcessStatus.residentBytes() ?? 0
         let heapAtEnd = ProcessStatus.heap()
-        ProcessStatus.trimHeap()
+        HeapPolicy.trim()
         let rssAfterTrim = ProcessStatus.residentBytes() ?? 0
         return .object([
             "agents": .int(Int64(agents)), "minutes": .int(Int64(minutes)),

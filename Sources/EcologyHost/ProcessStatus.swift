@@ -46,10 +46,6 @@ public enum ProcessStatus {
                     mappedBytes: Int64(clamping: m.hblkhd), arenaBytes: Int64(clamping: m.arena))
     }
 
-    /// Returns free heap memory to the kernel (`malloc_trim(0)`); true if any was released.
-    @discardableResult
-    public static func trimHeap() -> Bool { malloc_trim(0) != 0 }
-
     private static func statusKilobytes(_ pid: String, _ field: String) -> Int64? {
         kilobytes(in: "/proc/\(pid)/status", field: field)
     }

@@ -1,4 +1,5 @@
 import EcologyCore
+import EcologyHost
 import EcologyKernel
 import EcologyLLM
 import EcologySandbox
@@ -81,7 +82,11 @@ public final class Supervisor: @unchecked Sendable {
         var lastWindow = 0.0
         var lastActions: Int64 = 0
         var nextRetention = 0.0
+        var nextHeapTrim = 0.0
     }
+
+    /// How often the supervisor hands the allocator's free pages back (`HeapPolicy.trim`).
+    static let heapTrimIntervalSeconds = 60.0
     private var passes = Passes()
 
     /// Runs until `shouldStop()` returns true, calling `onStatus` about once per window.
@@ -110,7 +115,8 @@ public final class Supervisor: @unchecked Sendable {
 
     /// One supervision pass at the kernel clock's now: wakes sleepers whose condition holds;
     /// once per metrics window also starts and restarts agents, charges CPU and freezes or
-    /// thaws, resolves the mint when due and runs retention when due.
+    /// thaws, resolves the mint when due, runs retention when due and, once a minute, hands
+    /// the allocator's free pages back to the kernel (`HeapPolicy`).
     func superviseOnce(onStatus: (Status) -> Void = { _ in }) {
         let now = kernel.clock.nowSeconds
         if !passes.started {
@@ -130,6 +136,10 @@ public final class Supervisor: @unchecked Sendable {
             var backlog = false
             do { backlog = try kernel.runRetention().backlog } catch { logger.error("retention pass failed: \(error)") }
             passes.nextRetention = now + (backlog ? 0 : kernel.config.retention.intervalSeconds)
+        }
+        if now >= passes.nextHeapTrim {
+            passes.nextHeapTrim = now + Self.heapTrimIntervalSeconds
+            HeapPolicy.trim()
         }
         var s = status()
         s.actionsPerSecond = Double(s.actions - passes.lastActions) / window

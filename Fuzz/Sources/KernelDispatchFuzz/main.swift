@@ -26,6 +26,8 @@ func makeWorld() -> FuzzWorld {
     do { return try FuzzWorld() } catch { fatalError("cannot bootstrap the fuzz world: \(error)") }
 }
 
+// libFuzzer calls the entry point from one thread, one input at a time, and nothing else
+// runs here: these two are only ever touched from that thread (and by `atexit` after it).
 nonisolated(unsafe) var world = makeWorld()
 nonisolated(unsafe) var inputsSinceReset = 0
 atexit { world.remove() }
