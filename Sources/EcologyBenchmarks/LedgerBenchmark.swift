@@ -2,6 +2,7 @@ import EcologyCore
 import EcologyKernel
 import EcologyStore
 import Foundation
+import Synchronization
 import GRDB
 
 /// `ecology bench ledger`: durable transfers through the full kernel path against raw
@@ -14,6 +15,8 @@ public enum LedgerBenchmark {
         public var rawInserts = 50_000
         public var searchArtifacts = 100_000
         public var searchQueries = 500
+        /// Concurrent principals in the group-commit phase, each on its own thread.
+        public var concurrentPrincipals = 32
         /// Transfers and raw inserts alternate in this many rounds.
         public var rounds = 10
         public var seed: UInt64 = 42
@@ -56,6 +59,33 @@ public enum LedgerBenchmark {
             grdbRates.append(Double(m) / (Double(monotonicNanos() - t1) / 1e9))
             ratios.append(transferRates.last! / rawRates.last!)
         }
+        // 2b. The same transfers from many principals at once, each on its own thread, as
+        // agents act: concurrent writers share commits (`GroupCommit`), each transfer still
+        // its own atomic, durable action. Three rounds after the single-stream ones; median.
+        let concurrent = max(1, min(o.concurrentPrincipals, ids.count))
+        var concurrentRates: [Double] = []
+        var concurrentFailures = 0
+        let statsBefore = world.groupCommitStatistics
+        for round in 0..<3 {
+            progress("concurrent round \(round + 1)/3: \(o.transfers / rounds) transfers from \(concurrent) principals at once")
+            let perThread = max(1, o.transfers / rounds / concurrent)
+            let failed = Mutex(0)
+            let t0 = monotonicNanos()
+            DispatchQueue.concurrentPerform(iterations: concurrent) { t in
+                var local = SplitMix64(seed: o.seed &+ UInt64(round * 1_000 + t))
+                let from = ids[t]
+                for _ in 0..<perThread {
+                    var to = ids[Int(local.next() % UInt64(ids.count))]
+                    if to == from { to = ids[(t + 1) % ids.count] }
+                    do { _ = try kernel.transferScrip(from: from, to: to, amount: 1, context: .principal(from)) }
+                    catch { failed.withLock { $0 += 1 } }
+                }
+            }
+            concurrentRates.append(Double(perThread * concurrent) / (Double(monotonicNanos() - t0) / 1e9))
+            concurrentFailures += failed.withLock { $0 }
+        }
+        let statsAfter = world.groupCommitStatistics
+        let commitStats = (batches: statsAfter.batches - statsBefore.batches, bodies: statsAfter.bodies - statsBefore.bodies)
         let report = try kernel.checkInvariants()
         let pageSize = try world.read { db in try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 0 }
 
@@ -99,6 +129,10 @@ public enum LedgerBenchmark {
         return .object([
             "transfers": .int(Int64(o.transfers)), "transfer_failures": .int(Int64(failures)), "rounds": .int(Int64(rounds)),
             "transfers_per_second": .number(median(transferRates).rounded()),
+            "concurrent_principals": .int(Int64(concurrent)),
+            "concurrent_transfers_per_second": .number(median(concurrentRates).rounded()),
+            "concurrent_transfer_failures": .int(Int64(concurrentFailures)),
+            "group_commit_bodies_per_batch": .number(commitStats.batches > 0 ? (Double(commitStats.bodies) / Double(commitStats.batches) * 100).rounded() / 100 : 0),
             "raw_inserts_per_second": .number(median(rawRates).rounded()),
             "grdb_inserts_per_second": .number(median(grdbRates).rounded()),
             "transfer_to_raw_ratio": .number((median(ratios) * 1000).rounded() / 1000),

@@ -15,6 +15,10 @@ public final class WorldDatabase: @unchecked Sendable {
     public let pool: DatabasePool
     public let path: String
     let groupCommit = GroupCommit()
+
+    /// Commits shared so far: transactions (`batches`) and the action bodies they carried.
+    public var groupCommitStatistics: (batches: Int, bodies: Int) { groupCommit.statistics }
+
     /// Background WAL checkpoints (nil for the migration-test initializer).
     let checkpointer: WALCheckpointer?
 
