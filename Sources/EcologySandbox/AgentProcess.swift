@@ -6,6 +6,10 @@ import Glibc
 /// A long-lived sandboxed agent child. The supervisor talks to it over `socket` (frames of
 /// EcologyWire), charges `cpuMicros()` continuously, and may freeze, thaw, stop or kill it.
 public final class AgentProcess: @unchecked Sendable {
+    // Safe: the `let`s are immutable and Sendable (the executor, zygote and ticket are
+    // thread-safe themselves). `finished` and `socketDetached` are only read or written
+    // while `lock` is held. Not a Mutex: `signalKill` must hold the lock across the thaw
+    // and the kill, and `finish` releases it before closing the socket and the slot.
     /// The supervisor's end of the child's socketpair: owned by this handle (closed by
     /// `stop`/`kill`) until `detachSocket` hands it to an event loop.
     public let socket: Int32

@@ -31,6 +31,11 @@ public struct SandboxLayers: Sendable, Equatable {
 /// zygote, and starts long-lived agent children with the same launcher.
 /// Thread-safe and re-entrant: `kernelCalls` may call `execute` again (nested invokes).
 public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
+    // Safe: the `let`s are immutable and Sendable (`pool` is thread-safe itself, `refillQueue`
+    // is a serial queue). `zygote`, `agentZygote`, `freeIndexes`, `nextIndex`, `closed` and
+    // `warm` (and the `ready` and `forking` of every `WarmSet` in it) are only read or
+    // written while `lock` is held. Not a Mutex: `refillWarm` and `shutdown` take the lock
+    // twice around work (forking, waiting for the refill queue) that must not hold it.
     public struct Options: Sendable {
         public var sandboxDir: String?
         /// nil: detect (v2 preferred, then v1); `.none`: do not use cgroups.
@@ -47,7 +52,7 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
     public let config: WorldConfig
     public let policies: [ChildKind: SandboxPolicy]
     public let sandboxDir: String
-    public private(set) var layers: SandboxLayers
+    public let layers: SandboxLayers
     let logger = Logger(label: "ecology.sandbox")
     private let zygoteOptions: Zygote.Options
     private let lock = NSLock()
