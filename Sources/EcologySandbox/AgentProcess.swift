@@ -8,8 +8,8 @@ import Glibc
 public final class AgentProcess: @unchecked Sendable {
     // Safe: the `let`s are immutable and Sendable (the executor, zygote and ticket are
     // thread-safe themselves). `finished` and `socketDetached` are only read or written
-    // while `lock` is held. Not a Mutex: `signalKill` must hold the lock across the thaw
-    // and the kill, and `finish` releases it before closing the socket and the slot.
+    // while `lock` is held. Not a Mutex: `signalKill` and `setFrozen` hold the lock across
+    // their cgroup writes, and `finish` releases it before closing the socket and the slot.
     /// The supervisor's end of the child's socketpair: owned by this handle (closed by
     /// `stop`/`kill`) until `detachSocket` hands it to an event loop.
     public let socket: Int32
@@ -61,19 +61,24 @@ public final class AgentProcess: @unchecked Sendable {
         return (u + s) * 1_000_000 / Int64(sysconf(Int32(_SC_CLK_TCK)))
     }
 
-    /// Freezes every process of the agent (cgroup freezer, else SIGSTOP).
+    /// Freezes every process of the agent (cgroup freezer, else SIGSTOP). False once the
+    /// child has ended.
     @discardableResult
-    public func freeze() -> Bool {
-        if executor.setFrozen(lease, true) { return true }
-        guard let hostPid else { return false }
-        return Glibc.kill(hostPid, SIGSTOP) == 0
-    }
+    public func freeze() -> Bool { setFrozen(true) }
 
+    /// Thaws what `freeze` froze. False once the child has ended.
     @discardableResult
-    public func thaw() -> Bool {
-        if executor.setFrozen(lease, false) { return true }
+    public func thaw() -> Bool { setFrozen(false) }
+
+    /// Under the lock and only while the handle is not finished, like `signalKill`: once
+    /// `finish` has released the slot it may belong to another agent, whose freezer state
+    /// this must never change (the supervisor's window can still hold this handle then).
+    private func setFrozen(_ frozen: Bool) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        guard !finished, ticket.currentExit == nil else { return false }
+        if executor.setFrozen(lease, frozen) { return true }
         guard let hostPid else { return false }
-        return Glibc.kill(hostPid, SIGCONT) == 0
+        return Glibc.kill(hostPid, frozen ? SIGSTOP : SIGCONT) == 0
     }
 
     /// Waits for the child to end on its own.

@@ -623,8 +623,11 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
     func cgroupCPU(_ lease: Lease) -> Int64? { lease.cgroup.flatMap { pool?.cpuMicros($0) } }
     func setFrozen(_ lease: Lease, _ frozen: Bool) -> Bool { lease.cgroup.map { pool?.setFrozen($0, frozen) ?? false } ?? false }
     /// Frees an agent's slot; a child lost with its zygote leaves nothing behind in it.
+    /// The slot is thawed first: a child can end frozen (cgroup v2 delivers SIGKILL to
+    /// frozen tasks), and a frozen slot would freeze the next child that joins it.
     func finish(_ lease: Lease, lost: Bool = false) {
         if lost, let s = lease.cgroup { pool?.killAll(s) }
+        _ = setFrozen(lease, false)
         release(lease)
     }
 }
