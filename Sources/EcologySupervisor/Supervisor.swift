@@ -199,9 +199,17 @@ public final class Supervisor: @unchecked Sendable {
         }
     }
 
+    /// Nothing starts once `stopAll` has begun: `stopping` is checked under the same lock
+    /// that `stopAll` sets it and takes its snapshot of the sessions under, so a session is
+    /// either in that snapshot (and stopped) or never started. (`run` can reach `stopAll`
+    /// while the last pass still runs on the kernel pool: a repeated task's cancellation
+    /// does not wait for the future a pass returned.)
     private func start(_ id: String, config: JSONValue, version: Int64) {
         let session = AgentSession(agentID: id, config: config, version: version, supervisor: self)
-        lock.lock(); sessions[id] = session; restartAt[id] = nil; lock.unlock()
+        lock.lock()
+        if stopping { lock.unlock(); return }
+        sessions[id] = session; restartAt[id] = nil
+        lock.unlock()
         session.launch()
     }
 
