@@ -8,8 +8,8 @@ import Glibc
 public final class AgentProcess: @unchecked Sendable {
     // Safe: the `let`s are immutable and Sendable (the executor, zygote and ticket are
     // thread-safe themselves). `finished` and `socketDetached` are only read or written
-    // while `lock` is held. Not a Mutex: `signalKill` and `setFrozen` hold the lock across
-    // their cgroup writes, and `finish` releases it before closing the socket and the slot.
+    // while `lock` is held (`signalKill` and `setFrozen` hold it across their cgroup
+    // writes, so that `finish` cannot release the slot in between).
     /// The supervisor's end of the child's socketpair: owned by this handle (closed by
     /// `stop`/`kill`) until `detachSocket` hands it to an event loop.
     public let socket: Int32

@@ -34,8 +34,7 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
     // Safe: the `let`s are immutable and Sendable (`pool` is thread-safe itself, `refillQueue`
     // is a serial queue). `zygote`, `agentZygote`, `freeIndexes`, `nextIndex`, `closed` and
     // `warm` (and the `ready` and `forking` of every `WarmSet` in it) are only read or
-    // written while `lock` is held. Not a Mutex: `refillWarm` and `shutdown` take the lock
-    // twice around work (forking, waiting for the refill queue) that must not hold it.
+    // written while `lock` is held.
     public struct Options: Sendable {
         public var sandboxDir: String?
         /// nil: detect (v2 preferred, then v1); `.none`: do not use cgroups.

@@ -21,8 +21,7 @@ final class AgentSession: @unchecked Sendable {
     // `channel`, `stopRequested`, `stopGrace`, `sleeper`, `chargedCPUMicros`,
     // `pendingActions`, `queued`, `working`, `closed`, `ending`, `violation`) is only read
     // or written while `lock` is held: the event loop, the pools and the supervision
-    // thread all touch the session. Not a Mutex: several methods take the lock more than
-    // once around calls (a channel's close, a pool submit) that must not run under it.
+    // thread all touch the session.
     enum Status: String { case starting, running, sleeping, frozen, stopping, stopped, crashed, parked }
 
     let agentID: String

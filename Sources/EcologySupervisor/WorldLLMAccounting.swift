@@ -9,8 +9,8 @@ import Foundation
 final class WorldLLMAccounting: LLMAccounting, @unchecked Sendable {
     // Safe: `system`, `nextID`, `open` and `pending` are only read or written while `lock`
     // is held (`retryPending` is called only from `reserve` and `settle`, which hold it).
-    // Not a Mutex: the lock is also held across the kernel's ledger writes, so that the
-    // system bucket and the ledger move as one step; `kernel` is immutable and Sendable.
+    // The lock is held across the kernel's ledger writes, so that the system bucket and
+    // the ledger move as one step. `kernel` is immutable and Sendable.
     private let kernel: Kernel
     private let lock = NSLock()
     private var system: TokenBucket
