@@ -3,6 +3,7 @@ import EcologyKernel
 import EcologySandbox
 import EcologyStore
 import Foundation
+import Synchronization
 
 public enum ContractStallBenchmark {
     public static func run(directory: String, runs: Int, transfers: Int, contractSeconds: Double, config: WorldConfig,
@@ -82,16 +83,14 @@ public enum ContractStallBenchmark {
 }
 
 /// The reader thread's stop flag, read count and end, shared with the benchmark's thread.
-private final class ReaderStop: @unchecked Sendable {
-    // @unchecked: every field is only touched with `lock` held; `ended` is a semaphore.
-    private let lock = NSLock()
-    private var stopped = false
-    private var count = 0
+private final class ReaderStop: Sendable {
+    private let stopped = Mutex(false)
+    private let count = Mutex(0)
     private let ended = DispatchSemaphore(value: 0)
-    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return stopped }
-    var reads: Int { lock.lock(); defer { lock.unlock() }; return count }
-    func set() { lock.lock(); stopped = true; lock.unlock() }
-    func countRead() { lock.lock(); count += 1; lock.unlock() }
+    var isSet: Bool { stopped.withLock { $0 } }
+    var reads: Int { count.withLock { $0 } }
+    func set() { stopped.withLock { $0 = true } }
+    func countRead() { count.withLock { $0 += 1 } }
     func finish() { ended.signal() }
     func waitFinished() { ended.wait() }
 }

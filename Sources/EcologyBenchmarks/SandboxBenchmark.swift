@@ -4,6 +4,7 @@ import Glibc
 #endif
 import EcologyCore
 import EcologySandbox
+import Synchronization
 
 /// Executor-level figures for `ecology bench invoke`: latency of a trivial sandboxed
 /// execution, throughput with two concurrent callers, and a cold `python3 -c pass` baseline.
@@ -69,9 +70,9 @@ public enum SandboxBenchmark {
         return true
     }
 
-    final class Counter: @unchecked Sendable {
-        private let lock = NSLock()
-        private(set) var value = 0
-        func add() { lock.lock(); value += 1; lock.unlock() }
+    final class Counter: Sendable {
+        private let count = Mutex(0)
+        var value: Int { count.withLock { $0 } }
+        func add() { count.withLock { $0 += 1 } }
     }
 }

@@ -5,6 +5,7 @@ import EcologySandbox
 import EcologyStore
 import EcologySupervisor
 import Foundation
+import Synchronization
 
 /// `ecology bench invoke` and `ecology bench agents`: figures measured through the
 /// whole path (kernel permission check, sandboxed child, charge, event).
@@ -136,15 +137,16 @@ public enum SupervisorBenchmarks {
         ])
     }
 
-    final class AtomicCount: @unchecked Sendable {
-        private let lock = NSLock(); private(set) var value = 0
-        func add() { lock.lock(); value += 1; lock.unlock() }
+    final class AtomicCount: Sendable {
+        private let count = Mutex(0)
+        var value: Int { count.withLock { $0 } }
+        func add() { count.withLock { $0 += 1 } }
     }
 
-    final class LatencyProbe: @unchecked Sendable {
-        private let lock = NSLock(); private var values: [Double] = []
-        func add(_ v: Double) { lock.lock(); values.append(v); lock.unlock() }
-        func sorted() -> [Double] { lock.lock(); defer { lock.unlock() }; return values.sorted() }
+    final class LatencyProbe: Sendable {
+        private let values = Mutex<[Double]>([])
+        func add(_ v: Double) { values.withLock { $0.append(v) } }
+        func sorted() -> [Double] { values.withLock { $0.sorted() } }
     }
 
     static func pct(_ sorted: [Double], _ p: Double) -> Double {

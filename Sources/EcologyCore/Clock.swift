@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The source of time for every component. Times are integer microseconds since
 /// the Unix epoch so that token-bucket refill is exact.
@@ -21,18 +22,17 @@ public struct SystemClock: WorldClock {
 }
 
 /// Virtual time for tests and deterministic simulation: it moves only when told.
-public final class VirtualClock: WorldClock, @unchecked Sendable {
-    private let lock = NSLock()
-    private var micros: Int64
+public final class VirtualClock: WorldClock, Sendable {
+    private let micros: Mutex<Int64>
 
-    public init(startMicros: Int64 = 1_800_000_000_000_000) { micros = startMicros }
+    public init(startMicros: Int64 = 1_800_000_000_000_000) { micros = Mutex(startMicros) }
 
-    public func nowMicros() -> Int64 { lock.lock(); defer { lock.unlock() }; return micros }
+    public func nowMicros() -> Int64 { micros.withLock { $0 } }
 
     public func advance(seconds: Double) { advance(micros: Int64(seconds * 1_000_000)) }
 
     public func advance(micros delta: Int64) {
-        lock.lock(); micros += delta; lock.unlock()
+        micros.withLock { $0 += delta }
     }
 }
 

@@ -1,39 +1,40 @@
 import EcologyCore
 import Foundation
 import GRDB
+import Synchronization
 
 /// Remembers custom-contract decisions. Keys include the versions of both the artifact
 /// and the contract, so any change to either invalidates the entry, and the owner the
 /// contract was shown: a gift's recipient is asked about as if it owned the artifact
 /// (`transferOwnership`), and that answer must never stand for the artifact as it is.
-final class PermissionCache: @unchecked Sendable {
+final class PermissionCache: Sendable {
     struct Key: Hashable {
         var contract: String, contractVersion: Int64, artifact: String, artifactVersion: Int64, owner: String
         var action: String, requester: String
     }
     struct Entry { var decision: ContractDecision; var expiresAt: Int64 }
 
-    // @unchecked: `entries` is only touched with `lock` held.
-    private let lock = NSLock()
-    private var entries: [Key: Entry] = [:]
+    private let entries = Mutex<[Key: Entry]>([:])
     private let capacity: Int
 
     init(capacity: Int) { self.capacity = max(1, capacity) }
 
     func get(_ key: Key, now: Int64) -> ContractDecision? {
-        lock.lock(); defer { lock.unlock() }
-        guard let e = entries[key] else { return nil }
-        if e.expiresAt < now { entries[key] = nil; return nil }
-        return e.decision
+        entries.withLock { entries in
+            guard let e = entries[key] else { return nil }
+            if e.expiresAt < now { entries[key] = nil; return nil }
+            return e.decision
+        }
     }
 
     func put(_ key: Key, _ entry: Entry) {
-        lock.lock(); defer { lock.unlock() }
-        if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-        entries[key] = entry
+        entries.withLock { entries in
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[key] = entry
+        }
     }
 
-    var count: Int { lock.lock(); defer { lock.unlock() }; return entries.count }
+    var count: Int { entries.withLock { $0.count } }
 }
 
 extension Kernel {

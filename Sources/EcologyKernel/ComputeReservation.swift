@@ -1,6 +1,7 @@
 import EcologyCore
 import Foundation
 import GRDB
+import Synchronization
 
 /// Compute held for executions that are running, the way `reserveLLM` holds llm_budget for
 /// an LLM call: no child starts unless its payer can pay for it (docs/KERNEL.md, "No work
@@ -11,41 +12,43 @@ import GRDB
 /// makes its payer look frozen. What a hold does is keep concurrent executions from paying
 /// with the same compute: a payer's *available* compute is its balance minus what its
 /// running executions hold. Holds die with the process, as its children do.
-final class ComputeReservations: @unchecked Sendable {
-    // @unchecked: `held` and `deferred` are only touched with `lock` held.
-    private let lock = NSLock()
-    private var held: [String: Int64] = [:]
-    /// Contract evaluations' CPU, measured but not yet charged (see `Kernel.settleDeferredCharges`).
-    private var deferred: [DeferredCharge] = []
+final class ComputeReservations: Sendable {
+    private struct Holds {
+        var held: [String: Int64] = [:]
+        /// Contract evaluations' CPU, measured but not yet charged (see `Kernel.settleDeferredCharges`).
+        var deferred: [DeferredCharge] = []
+    }
+    private let holds = Mutex(Holds())
 
-    func withLock<T>(_ body: (inout [String: Int64]) throws -> T) rethrows -> T {
-        lock.lock(); defer { lock.unlock() }
-        return try body(&held)
+    func withLock<T: Sendable, E: Error>(_ body: (inout [String: Int64]) throws(E) -> T) throws(E) -> T {
+        try holds.withLock { h throws(E) -> T in try body(&h.held) }
     }
 
     func release(_ r: ComputeReservation) {
-        lock.lock(); defer { lock.unlock() }
-        let left = (held[r.payer] ?? 0) - r.scaledUnits
-        held[r.payer] = left > 0 ? left : nil
+        holds.withLock { h in
+            let left = (h.held[r.payer] ?? 0) - r.scaledUnits
+            h.held[r.payer] = left > 0 ? left : nil
+        }
     }
 
     func deferCharge(_ r: ComputeReservation, cpuMicros: Int64, event: (type: String, data: JSONValue)? = nil) {
-        lock.lock(); deferred.append(DeferredCharge(reservation: r, cpuMicros: cpuMicros, event: event)); lock.unlock()
+        holds.withLock { $0.deferred.append(DeferredCharge(reservation: r, cpuMicros: cpuMicros, event: event)) }
     }
 
     func takeDeferred() -> [DeferredCharge] {
-        lock.lock(); defer { lock.unlock() }
-        let all = deferred
-        deferred = []
-        return all
+        holds.withLock { h in
+            let all = h.deferred
+            h.deferred = []
+            return all
+        }
     }
 
     func restoreDeferred(_ items: [DeferredCharge]) {
-        lock.lock(); deferred = items + deferred; lock.unlock()
+        holds.withLock { $0.deferred = items + $0.deferred }
     }
 
     /// Compute held for `payer` now, in scaled units (tests and `inspect`).
-    func held(by payer: String) -> Int64 { lock.lock(); defer { lock.unlock() }; return held[payer] ?? 0 }
+    func held(by payer: String) -> Int64 { holds.withLock { $0.held[payer] ?? 0 } }
 }
 
 /// Measured CPU waiting to be charged, with the event that records it.

@@ -1,6 +1,7 @@
 import EcologyCore
 import EcologyStore
 import Foundation
+import Synchronization
 
 /// What a custom contract is asked: an action on an artifact, as the contract will see
 /// it (a gift's recipient is asked about with itself as the owner), by whom, paid by whom.
@@ -27,19 +28,17 @@ struct ContractQuestion {
 /// step, one short write, finds their answers here by key. A key holds the versions of
 /// the artifact and the contract the answer was given for: an answer found is one given
 /// about exactly what the apply step sees.
-final class ContractDecisions: @unchecked Sendable {
-    // @unchecked: `answers` is only touched with `lock` held. (The apply step may run on
-    // another thread than the action's: group commit runs a batch on its leader's.)
-    private let lock = NSLock()
-    private var answers: [PermissionCache.Key: ContractDecision] = [:]
+final class ContractDecisions: Sendable {
+    // Locked: the apply step may run on another thread than the action's (group commit
+    // runs a batch on its leader's).
+    private let answers = Mutex<[PermissionCache.Key: ContractDecision]>([:])
 
     func answer(_ key: PermissionCache.Key) -> ContractDecision? {
-        lock.lock(); defer { lock.unlock() }
-        return answers[key]
+        answers.withLock { $0[key] }
     }
 
     func record(_ key: PermissionCache.Key, _ decision: ContractDecision) {
-        lock.lock(); answers[key] = decision; lock.unlock()
+        answers.withLock { $0[key] = decision }
     }
 }
 

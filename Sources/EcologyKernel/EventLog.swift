@@ -1,6 +1,7 @@
 import EcologyCore
 import Foundation
 import GRDB
+import Synchronization
 
 /// Appends to the event log. Every state change writes its event in the same transaction.
 public struct EventLog: Sendable {
@@ -63,26 +64,28 @@ public struct WorldEvent: Sendable, Equatable {
 /// The decoded `data` of recently read events, by seq. Committed events never change
 /// (and reads only ever see committed rows), so an entry cannot go stale; hundreds of
 /// agents observing the same recent events then share one JSON parse per event.
-public final class EventDataCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var entries: [Int64: JSONValue] = [:]
-    private var ring: [Int64]
-    private var next = 0
+public final class EventDataCache: Sendable {
+    /// The entries, and the ring of their seqs in insertion order (`next` is the oldest).
+    private struct Entries {
+        var bySeq: [Int64: JSONValue] = [:]
+        var ring: [Int64]
+        var next = 0
+    }
+    private let entries: Mutex<Entries>
 
-    public init(capacity: Int = 4096) { ring = Array(repeating: -1, count: max(1, capacity)) }
+    public init(capacity: Int = 4096) { entries = Mutex(Entries(ring: Array(repeating: -1, count: max(1, capacity)))) }
 
     func data(_ seq: Int64, _ decode: () -> JSONValue) -> JSONValue {
-        lock.lock()
-        if let hit = entries[seq] { lock.unlock(); return hit }
-        lock.unlock()
+        if let hit = entries.withLock({ $0.bySeq[seq] }) { return hit }
+        // Decoded outside the lock: readers of other events do not wait for this parse.
         let value = decode()
-        lock.lock()
-        if entries.updateValue(value, forKey: seq) == nil {
-            if ring[next] >= 0 { entries[ring[next]] = nil }  // evict the oldest insertion
-            ring[next] = seq
-            next = (next + 1) % ring.count
+        entries.withLock { e in
+            if e.bySeq.updateValue(value, forKey: seq) == nil {
+                if e.ring[e.next] >= 0 { e.bySeq[e.ring[e.next]] = nil }  // evict the oldest insertion
+                e.ring[e.next] = seq
+                e.next = (e.next + 1) % e.ring.count
+            }
         }
-        lock.unlock()
         return value
     }
 }

@@ -9,7 +9,7 @@ import GRDB
 /// writes its events, so the kernel can be used from several processes on one data
 /// directory (SQLite serializes the writers). The kernel never forks: agent-written
 /// code runs through the injected `ArtifactExecutor`.
-public final class Kernel: @unchecked Sendable {
+public final class Kernel: Sendable {
     public let database: WorldDatabase
     public let config: WorldConfig
     public let clock: any WorldClock

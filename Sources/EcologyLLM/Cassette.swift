@@ -1,6 +1,7 @@
 import EcologyCore
 import Foundation
 import Logging
+import Synchronization
 
 /// One line of a cassette (JSONL): a request and what the provider answered.
 ///
@@ -105,7 +106,7 @@ public struct CassetteEntry: Sendable, Equatable {
 /// Wraps a provider and appends every request and its outcome to a cassette file,
 /// one JSON line per call, in the order the calls finish. Lines are written whole
 /// under a lock, so concurrent calls never interleave.
-public final class RecordingProvider: LLMProvider, @unchecked Sendable {
+public final class RecordingProvider: LLMProvider, Sendable {
     public let inner: LLMProvider
     public let cassette: URL
     private let handle: FileHandle
@@ -151,11 +152,14 @@ public final class RecordingProvider: LLMProvider, @unchecked Sendable {
 /// n-th repetition of an identical request gets the n-th recorded answer. A request
 /// that is not in the cassette (or asked more often than recorded) fails with
 /// `notInCassette`, which the gateway reports as INTERNAL and never charges.
-public final class ReplayProvider: LLMProvider, @unchecked Sendable {
+public final class ReplayProvider: LLMProvider, Sendable {
     public let capabilities: BackendCapabilities
-    private let lock = NSLock()
-    private var answers: [String: [Result<ProviderResponse, ProviderError>]] = [:]
-    private var served: [String: Int] = [:]
+    /// The recorded outcomes by canonical request, and how many of each have been served.
+    private struct Tape {
+        var answers: [String: [Result<ProviderResponse, ProviderError>]] = [:]
+        var served: [String: Int] = [:]
+    }
+    private let tape: Mutex<Tape>
 
     /// Throws INVALID_ARGS naming the cassette line that cannot be read.
     public init(cassette: URL, capabilities: BackendCapabilities) throws {
@@ -166,36 +170,38 @@ public final class ReplayProvider: LLMProvider, @unchecked Sendable {
         } catch {
             throw KernelError(.invalidArgs, "cannot read LLM cassette \(cassette.path): \(error.localizedDescription)")
         }
+        var loaded = Tape()
         for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
             do {
                 let entry = try CassetteEntry.parse(line: String(line))
-                answers[entry.canonicalRequest, default: []].append(entry.outcome)
+                loaded.answers[entry.canonicalRequest, default: []].append(entry.outcome)
             } catch let e as KernelError {
                 throw KernelError(.invalidArgs, "LLM cassette \(cassette.path) line \(i + 1): \(e.message)")
             }
         }
+        tape = Mutex(loaded)
     }
 
     /// Recorded answers not yet given.
     public var unplayedCount: Int {
-        lock.lock(); defer { lock.unlock() }
-        return answers.reduce(0) { $0 + $1.value.count - (served[$1.key] ?? 0) }
+        tape.withLock { t in t.answers.reduce(0) { $0 + $1.value.count - (t.served[$1.key] ?? 0) } }
     }
 
     public func send(_ request: ProviderRequest) -> Result<ProviderResponse, ProviderError> {
         let canonical = request.canonicalString
-        lock.lock(); defer { lock.unlock() }
-        guard let list = answers[canonical] else {
-            let first = request.messages.last?.content.map { String($0.prefix(80)) } ?? ""
-            return .failure(.notInCassette("no recorded answer for request \(request.key) "
-                                           + "(model \(request.model), last message \"\(first)\")"))
+        return tape.withLock { t in
+            guard let list = t.answers[canonical] else {
+                let first = request.messages.last?.content.map { String($0.prefix(80)) } ?? ""
+                return .failure(.notInCassette("no recorded answer for request \(request.key) "
+                                               + "(model \(request.model), last message \"\(first)\")"))
+            }
+            let n = t.served[canonical] ?? 0
+            guard n < list.count else {
+                return .failure(.notInCassette("request \(request.key) was recorded \(list.count) time(s) "
+                                               + "and is now asked for time \(n + 1)"))
+            }
+            t.served[canonical] = n + 1
+            return list[n]
         }
-        let n = served[canonical] ?? 0
-        guard n < list.count else {
-            return .failure(.notInCassette("request \(request.key) was recorded \(list.count) time(s) "
-                                           + "and is now asked for time \(n + 1)"))
-        }
-        served[canonical] = n + 1
-        return list[n]
     }
 }

@@ -1,119 +1,123 @@
 import EcologyCore
 import Foundation
+import Synchronization
 
 /// `LLMAccounting` held in memory under one lock: each `reserve` and `settle` is
 /// atomic with respect to every other. Buckets refill on the injected clock, so tests
 /// drive them with a `VirtualClock`. The kernel's database-backed ledger follows the
 /// same rules (see `LLMAccounting`).
-public final class InMemoryLLMAccounting: LLMAccounting, @unchecked Sendable {
-    private let lock = NSLock()
+public final class InMemoryLLMAccounting: LLMAccounting, Sendable {
     private let clock: WorldClock
-    private var budgets: [String: Int64] = [:]
-    private var agentBuckets: [String: TokenBucket] = [:]
-    private var systemBucket: TokenBucket
-    private var openReservations: [UInt64: LLMReservation] = [:]
-    private var nextID: UInt64 = 1
+    /// Everything `reserve` and `settle` read and change, under one lock.
+    private struct Ledger {
+        var budgets: [String: Int64] = [:]
+        var agentBuckets: [String: TokenBucket] = [:]
+        var systemBucket: TokenBucket
+        var openReservations: [UInt64: LLMReservation] = [:]
+        var nextID: UInt64 = 1
+    }
+    private let ledger: Mutex<Ledger>
 
     /// `systemRate` is the world's provider limit shared by every principal.
     public init(clock: WorldClock, systemRate: BucketConfig) {
         self.clock = clock
-        systemBucket = TokenBucket(ratePerSecond: systemRate.ratePerSecond, capacity: systemRate.capacity,
-                                   balance: systemRate.initial, nowMicros: clock.nowMicros())
+        ledger = Mutex(Ledger(systemBucket: TokenBucket(ratePerSecond: systemRate.ratePerSecond, capacity: systemRate.capacity,
+                                                        balance: systemRate.initial, nowMicros: clock.nowMicros())))
     }
 
     /// Creates (or replaces) a principal's llm_budget and llm_rate bucket.
     public func open(principal: String, budgetMicrodollars: Int64, rate: BucketConfig) {
-        lock.lock(); defer { lock.unlock() }
-        budgets[principal] = max(0, budgetMicrodollars)
-        agentBuckets[principal] = TokenBucket(ratePerSecond: rate.ratePerSecond, capacity: rate.capacity,
-                                              balance: rate.initial, nowMicros: clock.nowMicros())
+        ledger.withLock { l in
+            l.budgets[principal] = max(0, budgetMicrodollars)
+            l.agentBuckets[principal] = TokenBucket(ratePerSecond: rate.ratePerSecond, capacity: rate.capacity,
+                                                    balance: rate.initial, nowMicros: clock.nowMicros())
+        }
     }
 
     /// Adds to a principal's llm_budget (a transfer in).
     public func credit(principal: String, microdollars: Int64) {
-        lock.lock(); defer { lock.unlock() }
-        if let b = budgets[principal] { budgets[principal] = b + max(0, microdollars) }
+        ledger.withLock { l in
+            if let b = l.budgets[principal] { l.budgets[principal] = b + max(0, microdollars) }
+        }
     }
 
     public func budget(of principal: String) -> Int64? {
-        lock.lock(); defer { lock.unlock() }
-        return budgets[principal]
+        ledger.withLock { $0.budgets[principal] }
     }
 
     /// Whole tokens in the principal's llm_rate bucket now.
     public func rateBalance(of principal: String) -> Int64? {
-        lock.lock(); defer { lock.unlock() }
-        return agentBuckets[principal]?.balance(atMicros: clock.nowMicros())
+        ledger.withLock { $0.agentBuckets[principal]?.balance(atMicros: clock.nowMicros()) }
     }
 
     public func systemRateBalance() -> Int64 {
-        lock.lock(); defer { lock.unlock() }
-        return systemBucket.balance(atMicros: clock.nowMicros())
+        ledger.withLock { $0.systemBucket.balance(atMicros: clock.nowMicros()) }
     }
 
     /// Reservations taken and not yet settled.
     public var openReservationCount: Int {
-        lock.lock(); defer { lock.unlock() }
-        return openReservations.count
+        ledger.withLock { $0.openReservations.count }
     }
 
     public func reserve(principal: String, microdollars: Int64, tokens: Int64) throws -> LLMReservation {
         guard microdollars >= 0, tokens >= 0 else { throw KernelError.invalid("a reservation cannot be negative") }
-        lock.lock(); defer { lock.unlock() }
-        guard let budget = budgets[principal], var agent = agentBuckets[principal] else {
-            throw KernelError(.notFound, "\(principal) has no llm_budget (not a principal)")
+        return try ledger.withLock { l throws(KernelError) -> LLMReservation in
+            guard let budget = l.budgets[principal], var agent = l.agentBuckets[principal] else {
+                throw KernelError(.notFound, "\(principal) has no llm_budget (not a principal)")
+            }
+            // SPEC: at 0 the agent cannot call an LLM, even a free one.
+            if budget <= 0 || budget < microdollars {
+                throw LLMAccountingErrors.budgetExhausted(principal: principal, budget: budget, required: microdollars)
+            }
+            let now = clock.nowMicros()
+            let shortfalls = [Self.shortfall(agent, bucket: "agent", principal: principal, tokens: tokens, now: now),
+                              Self.shortfall(l.systemBucket, bucket: "system", principal: principal, tokens: tokens, now: now)]
+                .compactMap { $0 }
+            // When both buckets are short, name the one that keeps the caller waiting longer.
+            if let worst = shortfalls.max(by: { ($0.retryAfter ?? .infinity) < ($1.retryAfter ?? .infinity) }) {
+                throw worst
+            }
+            agent.consume(units: tokens, atMicros: now)
+            l.agentBuckets[principal] = agent
+            l.systemBucket.consume(units: tokens, atMicros: now)
+            l.budgets[principal] = budget - microdollars
+            let reservation = LLMReservation(id: l.nextID, principal: principal, microdollars: microdollars,
+                                             tokens: tokens, atMicros: now)
+            l.nextID += 1
+            l.openReservations[reservation.id] = reservation
+            return reservation
         }
-        // SPEC: at 0 the agent cannot call an LLM, even a free one.
-        if budget <= 0 || budget < microdollars {
-            throw LLMAccountingErrors.budgetExhausted(principal: principal, budget: budget, required: microdollars)
-        }
-        let now = clock.nowMicros()
-        let shortfalls = [Self.shortfall(agent, bucket: "agent", principal: principal, tokens: tokens, now: now),
-                          Self.shortfall(systemBucket, bucket: "system", principal: principal, tokens: tokens, now: now)]
-            .compactMap { $0 }
-        // When both buckets are short, name the one that keeps the caller waiting longer.
-        if let worst = shortfalls.max(by: { ($0.retryAfter ?? .infinity) < ($1.retryAfter ?? .infinity) }) {
-            throw worst
-        }
-        agent.consume(units: tokens, atMicros: now)
-        agentBuckets[principal] = agent
-        systemBucket.consume(units: tokens, atMicros: now)
-        budgets[principal] = budget - microdollars
-        let reservation = LLMReservation(id: nextID, principal: principal, microdollars: microdollars,
-                                         tokens: tokens, atMicros: now)
-        nextID += 1
-        openReservations[reservation.id] = reservation
-        return reservation
     }
 
     public func settle(_ reservation: LLMReservation, microdollars: Int64, tokens: Int64,
                        estimated: Bool) throws -> LLMSettlement {
-        lock.lock(); defer { lock.unlock() }
-        guard openReservations.removeValue(forKey: reservation.id) != nil else {
-            throw KernelError(.internal, "LLM reservation \(reservation.id) is not open (settled twice?)")
+        try ledger.withLock { l throws(KernelError) -> LLMSettlement in
+            guard l.openReservations.removeValue(forKey: reservation.id) != nil else {
+                throw KernelError(.internal, "LLM reservation \(reservation.id) is not open (settled twice?)")
+            }
+            let principal = reservation.principal
+            let actualMoney = max(0, microdollars), actualTokens = max(0, tokens)
+            var budget = l.budgets[principal] ?? 0
+            var charged = actualMoney, uncollected: Int64 = 0
+            if actualMoney <= reservation.microdollars {
+                budget += reservation.microdollars - actualMoney
+            } else {
+                let extra = min(actualMoney - reservation.microdollars, budget)
+                budget -= extra
+                charged = reservation.microdollars + extra
+                uncollected = actualMoney - charged
+            }
+            l.budgets[principal] = budget
+            let now = clock.nowMicros()
+            let delta = actualTokens - reservation.tokens
+            if var agent = l.agentBuckets[principal] {
+                Self.adjust(&agent, by: delta, now: now)
+                l.agentBuckets[principal] = agent
+            }
+            Self.adjust(&l.systemBucket, by: delta, now: now)
+            return LLMSettlement(chargedMicrodollars: charged, uncollectedMicrodollars: uncollected,
+                                 chargedTokens: actualTokens, estimated: estimated, budgetAfterMicrodollars: budget)
         }
-        let principal = reservation.principal
-        let actualMoney = max(0, microdollars), actualTokens = max(0, tokens)
-        var budget = budgets[principal] ?? 0
-        var charged = actualMoney, uncollected: Int64 = 0
-        if actualMoney <= reservation.microdollars {
-            budget += reservation.microdollars - actualMoney
-        } else {
-            let extra = min(actualMoney - reservation.microdollars, budget)
-            budget -= extra
-            charged = reservation.microdollars + extra
-            uncollected = actualMoney - charged
-        }
-        budgets[principal] = budget
-        let now = clock.nowMicros()
-        let delta = actualTokens - reservation.tokens
-        if var agent = agentBuckets[principal] {
-            Self.adjust(&agent, by: delta, now: now)
-            agentBuckets[principal] = agent
-        }
-        Self.adjust(&systemBucket, by: delta, now: now)
-        return LLMSettlement(chargedMicrodollars: charged, uncollectedMicrodollars: uncollected,
-                             chargedTokens: actualTokens, estimated: estimated, budgetAfterMicrodollars: budget)
     }
 
     /// Nil when `bucket` can give `tokens` now; otherwise the RATE_LIMITED error.

@@ -1,6 +1,7 @@
 import EcologyCore
 import Foundation
 import Logging
+import Synchronization
 
 /// The supervisor's only network path: validates, prices, reserves, calls the provider
 /// and settles every LLM call against the caller's llm_budget and llm_rate.
@@ -21,16 +22,15 @@ import Logging
 ///
 /// The last row is deliberate: once the request is out, the provider may have generated
 /// (and billed) up to `max_tokens`, and we cannot know how much.
-public final class LLMGateway: @unchecked Sendable {
+public final class LLMGateway: Sendable {
     public let settings: LLMSettings
     public let prices: LLMPriceTable
     public let provider: LLMProvider
     public let accounting: LLMAccounting
     private let clock: WorldClock
     private let logger: Logger
-    private let lock = NSLock()
     /// After a provider 429, calls are refused locally until this world time.
-    private var providerBackoffUntilMicros: Int64 = 0
+    private let providerBackoffUntilMicros = Mutex<Int64>(0)
 
     /// Retry delay assumed when a provider 429 carries no `Retry-After`.
     public static let defaultProviderRetryAfter: Double = 1
@@ -283,12 +283,11 @@ public final class LLMGateway: @unchecked Sendable {
     }
 
     private func providerBackoff(at now: Int64) -> Double? {
-        lock.lock(); defer { lock.unlock() }
-        return now < providerBackoffUntilMicros ? Double(providerBackoffUntilMicros - now) / 1_000_000 : nil
+        let until = providerBackoffUntilMicros.withLock { $0 }
+        return now < until ? Double(until - now) / 1_000_000 : nil
     }
 
     private func startProviderBackoff(until micros: Int64) {
-        lock.lock(); defer { lock.unlock() }
-        providerBackoffUntilMicros = max(providerBackoffUntilMicros, micros)
+        providerBackoffUntilMicros.withLock { $0 = max($0, micros) }
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Synchronization
 
 /// The one HTTP provider: `POST {baseURL}/chat/completions` on any OpenAI-compatible
 /// server (OpenAI, Gemini's compatible endpoint, Ollama, llama.cpp, vLLM).
@@ -11,7 +12,7 @@ import FoundationNetworking
 /// by `LLMSettings.apiKeyEnv`, and sent as `Authorization: Bearer`. An unset variable
 /// sends no header (local servers need none). `send` blocks the calling thread for at
 /// most `timeoutSeconds`, then cancels the request.
-public final class OpenAICompatibleProvider: LLMProvider, @unchecked Sendable {
+public final class OpenAICompatibleProvider: LLMProvider, Sendable {
     public let endpoint: URL
     public let capabilities: BackendCapabilities
     public let timeoutSeconds: Double
@@ -63,8 +64,11 @@ public final class OpenAICompatibleProvider: LLMProvider, @unchecked Sendable {
 
         let done = DispatchSemaphore(value: 0)
         let box = ExchangeBox()
+        let timeout = timeoutSeconds
         let task = session.dataTask(with: http) { data, response, error in
-            box.set(data: data, response: response as? HTTPURLResponse, error: error)
+            // Classified here: the error itself is not Sendable, its classification is.
+            box.set(Exchange(data: data, response: response as? HTTPURLResponse,
+                             error: error.map { Self.classify($0, timeout: timeout) }))
             done.signal()
         }
         task.resume()
@@ -72,14 +76,14 @@ public final class OpenAICompatibleProvider: LLMProvider, @unchecked Sendable {
             task.cancel()
             return .failure(.timedOut("no reply within \(timeoutSeconds) s"))
         }
-        let (data, response, error) = box.get()
-        if let error { return .failure(Self.classify(error, timeout: timeoutSeconds)) }
-        guard let response else { return .failure(.transport("no HTTP response")) }
+        let exchange = box.get()
+        if let error = exchange.error { return .failure(error) }
+        guard let response = exchange.response else { return .failure(.transport("no HTTP response")) }
         let retryAfter = response.allHeaderFields.first {
             ($0.key as? String)?.lowercased() == "retry-after"
         }.flatMap { $0.value as? String }
         let result = OpenAIChatWire.parse(status: response.statusCode, retryAfterHeader: retryAfter,
-                                          body: data ?? Data(), nowSeconds: clock.nowSeconds)
+                                          body: exchange.data ?? Data(), nowSeconds: clock.nowSeconds)
         if case .failure(.httpStatus(let status, let body)) = result, status == 401 || status == 403, apiKey == nil {
             return .failure(.httpStatus(status, body: "no API key sent: environment variable \(apiKeyEnv) is unset. \(body)"))
         }
@@ -105,20 +109,18 @@ public final class OpenAICompatibleProvider: LLMProvider, @unchecked Sendable {
     }
 }
 
+/// What the completion handler was given, with its error already classified.
+private struct Exchange: Sendable {
+    var data: Data?
+    var response: HTTPURLResponse?
+    var error: ProviderError?
+}
+
 /// Hands the completion handler's values to the waiting thread.
-private final class ExchangeBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data: Data?
-    private var response: HTTPURLResponse?
-    private var error: Error?
+private final class ExchangeBox: Sendable {
+    private let exchange = Mutex(Exchange())
 
-    func set(data: Data?, response: HTTPURLResponse?, error: Error?) {
-        lock.lock(); defer { lock.unlock() }
-        self.data = data; self.response = response; self.error = error
-    }
+    func set(_ e: Exchange) { exchange.withLock { $0 = e } }
 
-    func get() -> (Data?, HTTPURLResponse?, Error?) {
-        lock.lock(); defer { lock.unlock() }
-        return (data, response, error)
-    }
+    func get() -> Exchange { exchange.withLock { $0 } }
 }

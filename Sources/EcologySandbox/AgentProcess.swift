@@ -6,6 +6,10 @@ import Glibc
 /// A long-lived sandboxed agent child. The supervisor talks to it over `socket` (frames of
 /// EcologyWire), charges `cpuMicros()` continuously, and may freeze, thaw, stop or kill it.
 public final class AgentProcess: @unchecked Sendable {
+    // Safe: the `let`s are immutable and Sendable (the executor, zygote and ticket are
+    // thread-safe themselves). `finished` and `socketDetached` are only read or written
+    // while `lock` is held (`signalKill` and `setFrozen` hold it across their cgroup
+    // writes, so that `finish` cannot release the slot in between).
     /// The supervisor's end of the child's socketpair: owned by this handle (closed by
     /// `stop`/`kill`) until `detachSocket` hands it to an event loop.
     public let socket: Int32
@@ -57,19 +61,24 @@ public final class AgentProcess: @unchecked Sendable {
         return (u + s) * 1_000_000 / Int64(sysconf(Int32(_SC_CLK_TCK)))
     }
 
-    /// Freezes every process of the agent (cgroup freezer, else SIGSTOP).
+    /// Freezes every process of the agent (cgroup freezer, else SIGSTOP). False once the
+    /// child has ended.
     @discardableResult
-    public func freeze() -> Bool {
-        if executor.setFrozen(lease, true) { return true }
-        guard let hostPid else { return false }
-        return Glibc.kill(hostPid, SIGSTOP) == 0
-    }
+    public func freeze() -> Bool { setFrozen(true) }
 
+    /// Thaws what `freeze` froze. False once the child has ended.
     @discardableResult
-    public func thaw() -> Bool {
-        if executor.setFrozen(lease, false) { return true }
+    public func thaw() -> Bool { setFrozen(false) }
+
+    /// Under the lock and only while the handle is not finished, like `signalKill`: once
+    /// `finish` has released the slot it may belong to another agent, whose freezer state
+    /// this must never change (the supervisor's window can still hold this handle then).
+    private func setFrozen(_ frozen: Bool) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        guard !finished, ticket.currentExit == nil else { return false }
+        if executor.setFrozen(lease, frozen) { return true }
         guard let hostPid else { return false }
-        return Glibc.kill(hostPid, SIGCONT) == 0
+        return Glibc.kill(hostPid, frozen ? SIGSTOP : SIGCONT) == 0
     }
 
     /// Waits for the child to end on its own.

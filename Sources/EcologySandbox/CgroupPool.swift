@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import Logging
+import Synchronization
 
 public enum CgroupVersion: String, Sendable {
     case v2, v1, none
@@ -66,6 +67,10 @@ public struct CgroupLayout: Sendable, Equatable {
 /// Each slot has one directory per controller (v1) or one directory (v2) with the policy's
 /// memory (no swap), pids and CPU limits. A slot hosts one child at a time.
 final class CgroupPool: @unchecked Sendable {
+    // Safe: the `let`s are immutable. `free`, `slots`, `nextIndex` and `memoryLimits` are
+    // only read or written while `lock` is held; `destroyed` only while `CgroupPool.boost`
+    // is locked (`destroy`). The cgroup files themselves are the kernel's: a slot is
+    // written by the one caller that holds it (`acquire` to `release`).
     struct Slot: Sendable {
         let index: Int
         /// controller -> slot directory ("unified" for v2).
@@ -92,40 +97,43 @@ final class CgroupPool: @unchecked Sendable {
     static let supervisorCPUShares = 8192   // v1; the default is 1024
     static let supervisorCPUWeight = 800    // v2; the default is 100
     static var supervisorGroupName: String { "ecology-\(getpid())-supervisor" }
-    private static let boostLock = NSLock()
-    private nonisolated(unsafe) static var boosted = false
-    /// The boosted group this process moved into, and the group it came from, so the
-    /// last pool to go can move it back and remove the group (guarded by `boostLock`).
-    private nonisolated(unsafe) static var boostedGroup: (dir: String, parent: String)?
-    /// Pools alive in this process (guarded by `boostLock`).
-    private nonisolated(unsafe) static var livePools = 0
+    private struct Boost {
+        var boosted = false
+        /// The boosted group this process moved into, and the group it came from, so the
+        /// last pool to go can move it back and remove the group.
+        var group: (dir: String, parent: String)?
+        /// Pools alive in this process.
+        var livePools = 0
+    }
+    private static let boost = Mutex(Boost())
 
     /// Moves this process into its boosted CPU cgroup, once; best effort (a host that
     /// refuses keeps the default weights).
     static func boostSupervisor(_ layout: CgroupLayout, own: [String: String]) {
-        boostLock.lock(); defer { boostLock.unlock() }
-        guard !boosted else { return }
-        boosted = true
-        let (key, file, weight): (String, String, Int)
-        switch layout.version {
-        case .v1: (key, file, weight) = ("cpu", "cpu.shares", supervisorCPUShares)
-        case .v2: (key, file, weight) = ("unified", "cpu.weight", supervisorCPUWeight)
-        case .none: return
+        boost.withLock { b in
+            guard !b.boosted else { return }
+            b.boosted = true
+            let (key, file, weight): (String, String, Int)
+            switch layout.version {
+            case .v1: (key, file, weight) = ("cpu", "cpu.shares", supervisorCPUShares)
+            case .v2: (key, file, weight) = ("unified", "cpu.weight", supervisorCPUWeight)
+            case .none: return
+            }
+            guard let parent = own[key] else { return }
+            let dir = parent + "/" + supervisorGroupName
+            guard mkdir(dir, 0o755) == 0 || errno == EEXIST else { return }
+            Posix.writeFile(dir + "/" + file, String(weight))
+            if Posix.writeFile(dir + "/cgroup.procs", "0") { b.group = (dir, parent) }
         }
-        guard let parent = own[key] else { return }
-        let dir = parent + "/" + supervisorGroupName
-        guard mkdir(dir, 0o755) == 0 || errno == EEXIST else { return }
-        Posix.writeFile(dir + "/" + file, String(weight))
-        if Posix.writeFile(dir + "/cgroup.procs", "0") { boostedGroup = (dir, parent) }
     }
 
     /// Moves this process back out of its boosted group and removes the group, once no
     /// pool is left: a supervisor that exits cleanly leaves no cgroup of its own behind
     /// (one killed leaves it empty, and the next start removes it with `removeStale`).
-    private static func unboostSupervisor() {
-        guard let group = boostedGroup else { return }
-        boostedGroup = nil
-        boosted = false
+    private static func unboostSupervisor(_ b: inout Boost) {
+        guard let group = b.group else { return }
+        b.group = nil
+        b.boosted = false
         // Every thread of the process moves with it (cgroup.procs takes the whole process).
         Posix.writeFile(group.parent + "/cgroup.procs", "0")
         rmdir(group.dir)
@@ -182,7 +190,7 @@ final class CgroupPool: @unchecked Sendable {
             bases["unified"] = b
         }
         baseDirs = bases
-        CgroupPool.boostLock.lock(); CgroupPool.livePools += 1; CgroupPool.boostLock.unlock()
+        CgroupPool.boost.withLock { $0.livePools += 1 }
     }
 
     /// v2 forbids processes in inner nodes: if enabling controllers below our own cgroup is
@@ -201,10 +209,9 @@ final class CgroupPool: @unchecked Sendable {
         }
     }
 
-    final class Sequence: @unchecked Sendable {
-        private let lock = NSLock()
-        private var n = 0
-        func next() -> Int { lock.lock(); defer { lock.unlock() }; n += 1; return n }
+    final class Sequence: Sendable {
+        private let n = Mutex(0)
+        func next() -> Int { n.withLock { $0 += 1; return $0 } }
     }
     static let poolCounter = Sequence()
 
@@ -385,11 +392,12 @@ final class CgroupPool: @unchecked Sendable {
         lock.lock(); let all = Array(slots.values); slots = [:]; free = []; lock.unlock()
         for s in all { for d in s.dirs.values { rmdir(d) } }
         for b in baseDirs.values { rmdir(b) }
-        CgroupPool.boostLock.lock(); defer { CgroupPool.boostLock.unlock() }
-        guard !destroyed else { return }
-        destroyed = true
-        CgroupPool.livePools -= 1
-        if CgroupPool.livePools == 0 { CgroupPool.unboostSupervisor() }
+        CgroupPool.boost.withLock { b in
+            guard !destroyed else { return }
+            destroyed = true
+            b.livePools -= 1
+            if b.livePools == 0 { CgroupPool.unboostSupervisor(&b) }
+        }
     }
     /// Whether `destroy` has run (it counts the pool out once).
     private var destroyed = false

@@ -31,6 +31,10 @@ public struct SandboxLayers: Sendable, Equatable {
 /// zygote, and starts long-lived agent children with the same launcher.
 /// Thread-safe and re-entrant: `kernelCalls` may call `execute` again (nested invokes).
 public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
+    // Safe: the `let`s are immutable and Sendable (`pool` is thread-safe itself, `refillQueue`
+    // is a serial queue). `zygote`, `agentZygote`, `freeIndexes`, `nextIndex`, `closed` and
+    // `warm` (and the `ready` and `forking` of every `WarmSet` in it) are only read or
+    // written while `lock` is held.
     public struct Options: Sendable {
         public var sandboxDir: String?
         /// nil: detect (v2 preferred, then v1); `.none`: do not use cgroups.
@@ -47,7 +51,7 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
     public let config: WorldConfig
     public let policies: [ChildKind: SandboxPolicy]
     public let sandboxDir: String
-    public private(set) var layers: SandboxLayers
+    public let layers: SandboxLayers
     let logger = Logger(label: "ecology.sandbox")
     private let zygoteOptions: Zygote.Options
     private let lock = NSLock()
@@ -618,8 +622,11 @@ public final class SandboxedExecutor: ArtifactExecutor, @unchecked Sendable {
     func cgroupCPU(_ lease: Lease) -> Int64? { lease.cgroup.flatMap { pool?.cpuMicros($0) } }
     func setFrozen(_ lease: Lease, _ frozen: Bool) -> Bool { lease.cgroup.map { pool?.setFrozen($0, frozen) ?? false } ?? false }
     /// Frees an agent's slot; a child lost with its zygote leaves nothing behind in it.
+    /// The slot is thawed first: a child can end frozen (cgroup v2 delivers SIGKILL to
+    /// frozen tasks), and a frozen slot would freeze the next child that joins it.
     func finish(_ lease: Lease, lost: Bool = false) {
         if lost, let s = lease.cgroup { pool?.killAll(s) }
+        _ = setFrozen(lease, false)
         release(lease)
     }
 }

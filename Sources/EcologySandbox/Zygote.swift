@@ -19,12 +19,17 @@ public struct ChildExit: Sendable, Equatable {
 
 /// One child's bookkeeping between `spawn` and its `exited` record.
 final class ChildTicket: @unchecked Sendable {
+    // Safe: `id` is immutable. `nsPid`, `hostPid`, `exit`, `failure`, `onEnd`, `socket` and
+    // `socketAbandoned` are only read or written while `cond` is locked (`fireEnd` is
+    // entered with it locked and unlocks it before running `onEnd`; `deinit` runs when no
+    // other thread holds the ticket). An NSCondition rather than a Mutex: `waitExit` and
+    // `waitSpawned` wait for the reader thread's records.
     let id: Int64
     private let cond = NSCondition()
-    private(set) var nsPid: Int32?
-    private(set) var hostPid: Int32?
-    private(set) var exit: ChildExit?
-    private(set) var failure: String?
+    private var nsPid: Int32?
+    private var hostPid: Int32?
+    private var exit: ChildExit?
+    private var failure: String?
     private var onEnd: (() -> Void)?
     /// The supervisor's end of the child's socket, from the `spawned` record, until taken.
     private var socket: Int32?
@@ -110,6 +115,12 @@ final class ChildTicket: @unchecked Sendable {
 /// Started with posix_spawn (the multithreaded supervisor never forks) and a SOCK_SEQPACKET
 /// control socket; one reader thread dispatches the zygote's records to waiting callers.
 final class Zygote: @unchecked Sendable {
+    // Safe: the `let`s are immutable (`ctrl` is a descriptor number; writes to it are
+    // serialized by `sendLock`, reads happen on the reader thread alone). `tickets`,
+    // `nextID` and `dead` are only read or written while `lock` is held; `ctrlOpen` only
+    // while `sendLock` is held. `reader` is written once, in `init`, before any other
+    // thread can see the zygote (the reader thread itself never reads it), and only read
+    // afterwards (`shutdown`).
     struct Options {
         var python: String
         var sandboxDir: String

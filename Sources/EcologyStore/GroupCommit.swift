@@ -15,6 +15,12 @@ import GRDB
 /// serial order of the batch is the order in which the bodies ran. A caller alone
 /// (no concurrency) gets a plain BEGIN/COMMIT with no savepoint.
 final class GroupCommit: @unchecked Sendable {
+    // Safe: `pending`, `leaderActive` and `counts` are only read or written while `lock` is
+    // held. A `Member` is shared by its caller and the leader that runs it: `lead` is set
+    // under `lock` before the member's `wake` is signalled and read by its caller after
+    // `wake.wait()`; `body` (with the caller's `result`, which it sets) and `error` are written by the
+    // leader in `run` and read by the caller only once it is woken (or, as the leader, after `run` returned on its own
+    // thread). The semaphore orders each write before the read.
     let maxBatch: Int
     private let lock = NSLock()
     private var pending: [Member] = []

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GRDBSQLite
+import Synchronization
 
 /// Moves WAL checkpoints off the commit path.
 ///
@@ -14,6 +15,12 @@ import GRDBSQLite
 /// is committed. If checkpoints fall far behind (`hardLimitPages`), the writer
 /// checkpoints inline as before, so the WAL cannot grow without bound.
 final class WALCheckpointer: @unchecked Sendable {
+    // Safe: the `let`s are immutable. `scheduled` and `completedCount` are only read or
+    // written while `lock` is held (`completed` takes it too). `connection` is only used in
+    // `checkpoint`, which runs on the serial `queue` alone, and in `deinit`, when no block
+    // of `queue` can be left (each holds `self`). The WAL hook's context pointer is
+    // unretained: `WorldDatabase` uninstalls the hook in its deinit, before it lets go of
+    // the checkpointer.
     let path: String
     let thresholdPages: Int32
     let hardLimitPages: Int32
@@ -22,8 +29,10 @@ final class WALCheckpointer: @unchecked Sendable {
     private var scheduled = false
     /// Used only on `queue`.
     private var connection: OpaquePointer?
+    private var completedCount = 0
+
     /// Checkpoints run in the background (for tests and diagnostics).
-    private(set) var completed = 0
+    var completed: Int { lock.lock(); defer { lock.unlock() }; return completedCount }
 
     init(path: String, thresholdPages: Int32 = 1_000, hardLimitPages: Int32 = 16_000) {
         self.path = path
@@ -83,7 +92,7 @@ final class WALCheckpointer: @unchecked Sendable {
         // file over. Its busy timeout is short: when a reader or writer is in the way it
         // gives up, and the next round tries again.
         _ = sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_RESTART, nil, nil)
-        lock.lock(); completed += 1; lock.unlock()
+        lock.lock(); completedCount += 1; lock.unlock()
     }
 }
 

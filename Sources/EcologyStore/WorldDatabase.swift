@@ -8,7 +8,7 @@ import GRDB
 /// `kill -9` of the supervisor loses no committed action. `synchronous=NORMAL` in WAL
 /// mode is durable across process crashes (the OS still holds the WAL pages); only a
 /// power loss can drop the last transactions. Set `durability: .full` to fsync each commit.
-public final class WorldDatabase: @unchecked Sendable {
+public final class WorldDatabase: Sendable {
     public enum Durability: String, Sendable { case normal, full }
 
     /// The database connection pool: concurrent readers, one serialized writer.

@@ -5,6 +5,7 @@ import EcologySandbox
 import EcologyWire
 import Foundation
 import NIOCore
+import Synchronization
 
 /// One agent's life in the supervisor: its sandboxed child and the channel that serves
 /// the child's kernel calls. Identity is bound here: every call on this socket acts as
@@ -16,8 +17,11 @@ import NIOCore
 /// time, in order: the next is read only once the previous one is answered (`served`).
 /// A `sleep` parks the request: no thread waits; the supervisor's watcher `wake`s it.
 final class AgentSession: @unchecked Sendable {
-    // @unchecked: every mutable field below is read and written under `lock` only
-    // (the event loop, the pools and the supervision thread all touch the session).
+    // Safe: the `let`s are immutable and Sendable. Every `var` (`_status`, `process`,
+    // `channel`, `stopRequested`, `stopGrace`, `sleeper`, `chargedCPUMicros`,
+    // `pendingActions`, `queued`, `working`, `closed`, `ending`, `violation`) is only read
+    // or written while `lock` is held: the event loop, the pools and the supervision
+    // thread all touch the session.
     enum Status: String { case starting, running, sleeping, frozen, stopping, stopped, crashed, parked }
 
     let agentID: String
@@ -36,7 +40,7 @@ final class AgentSession: @unchecked Sendable {
     /// How long a stopping child may take to exit after its socket closes (`requestStop`).
     private var stopGrace = 0.5
     private var sleeper: Sleeper?
-    private(set) var chargedCPUMicros: Int64 = 0
+    private var chargedCPUMicros: Int64 = 0
     private var pendingActions: Int64 = 0
     /// Frames read but not yet served (bounded: see `AgentChannel`).
     private var queued = CircularBuffer<JSONValue>()
@@ -48,18 +52,21 @@ final class AgentSession: @unchecked Sendable {
     private var violation: String?
 
     /// A parked sleep: its request waits, unanswered, until the watcher `wake`s it.
-    final class Sleeper: @unchecked Sendable {
-        // @unchecked: `condition` and `logged` are immutable; `cursor` is read and written
-        // only by the supervision thread (`Supervisor.wakeSleepers`), the one watcher.
+    final class Sleeper: Sendable {
         let condition: WakeCondition
         /// Whether the sleep was logged (`agent_sleeping`), so its end is (`agent_woke`).
         let logged: Bool
         /// The `id` of the `sleep` call, which the wake-up answers.
         let requestID: Int64
-        /// The last event seq this sleeper has been shown (the watcher advances it).
-        var cursor: Int64
+        /// The last event seq this sleeper has been shown (the watcher, `Supervisor.wakeSleepers`,
+        /// advances it; consecutive passes may run on different threads).
+        var cursor: Int64 {
+            get { shown.withLock { $0 } }
+            set { shown.withLock { $0 = newValue } }
+        }
+        private let shown: Mutex<Int64>
         init(_ c: WakeCondition, logged: Bool, requestID: Int64) {
-            condition = c; self.logged = logged; self.requestID = requestID; cursor = c.afterSeq
+            condition = c; self.logged = logged; self.requestID = requestID; shown = Mutex(c.afterSeq)
         }
     }
 
@@ -167,7 +174,7 @@ final class AgentSession: @unchecked Sendable {
     }
 
     /// Runs `body` on the channel's event loop (nothing to do if the channel never opened).
-    private func onLoop(_ body: @escaping () -> Void) {
+    private func onLoop(_ body: @escaping @Sendable () -> Void) {
         lock.lock(); let loop = channel?.eventLoop; lock.unlock()
         loop?.execute(body)
     }
@@ -367,10 +374,10 @@ final class AgentSession: @unchecked Sendable {
 
     /// Calls `body` (on an event loop) once `proc` has ended or `seconds` have passed,
     /// checking on the loop's timer: no thread waits on a child.
-    private func whenEnded(_ proc: AgentProcess, within seconds: Double, _ body: @escaping (Bool) -> Void) {
+    private func whenEnded(_ proc: AgentProcess, within seconds: Double, _ body: @escaping @Sendable (Bool) -> Void) {
         let loop = SupervisorThreads.eventLoops.next()
         let deadline = monotonicSeconds() + seconds
-        func check(_ delayMillis: Int64) {
+        @Sendable func check(_ delayMillis: Int64) {
             if proc.hasEnded { return body(true) }
             if monotonicSeconds() >= deadline { return body(false) }
             loop.scheduleTask(in: .milliseconds(delayMillis)) { check(min(50, delayMillis * 2)) }

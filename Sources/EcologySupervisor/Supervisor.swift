@@ -15,6 +15,12 @@ import NIOCore
 /// shared event loops and their kernel calls on bounded pools (`SupervisorThreads`): the
 /// supervisor's threads do not grow with its agents.
 public final class Supervisor: @unchecked Sendable {
+    // Safe: the `let`s are immutable and Sendable. `sessions`, `policies`, `restartAt`,
+    // `stopping`, `actionCount` and `llmMicrodollars` are only read or written while `lock`
+    // is held. `passes`, `lastSeq` and `ticks` belong to the supervision passes
+    // (`superviseOnce` and its `wakeSleepers`), which run one at a time: `run`'s heartbeat
+    // schedules a pass only once the previous one's future has completed (the event loop's
+    // task queue orders the two), and tests call `superviseOnce` from one thread.
     public struct Options: Sendable {
         public var seed: UInt64 = 1
         /// Supervision tick: wake-ups, deadlines.
@@ -203,9 +209,17 @@ public final class Supervisor: @unchecked Sendable {
         }
     }
 
+    /// Nothing starts once `stopAll` has begun: `stopping` is checked under the same lock
+    /// that `stopAll` sets it and takes its snapshot of the sessions under, so a session is
+    /// either in that snapshot (and stopped) or never started. (`run` can reach `stopAll`
+    /// while the last pass still runs on the kernel pool: a repeated task's cancellation
+    /// does not wait for the future a pass returned.)
     private func start(_ id: String, config: JSONValue, version: Int64) {
         let session = AgentSession(agentID: id, config: config, version: version, supervisor: self)
-        lock.lock(); sessions[id] = session; restartAt[id] = nil; lock.unlock()
+        lock.lock()
+        if stopping { lock.unlock(); return }
+        sessions[id] = session; restartAt[id] = nil
+        lock.unlock()
         session.launch()
     }
 
@@ -360,7 +374,8 @@ public final class Supervisor: @unchecked Sendable {
 
 /// The statuses the heartbeat's passes produce, for `run`'s calling thread.
 private final class StatusMailbox: @unchecked Sendable {
-    // @unchecked: `pending` is read and written under `condition`'s lock only.
+    // Safe: `pending` is only read or written while `condition` is locked (`post`, `take`).
+    // An NSCondition rather than a Mutex: `take` waits for a `post`.
     private let condition = NSCondition()
     private var pending: [Supervisor.Status] = []
 

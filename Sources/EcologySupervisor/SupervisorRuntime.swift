@@ -1,6 +1,7 @@
 import EcologyCore
 import EcologySandbox
 import Foundation
+import Synchronization
 
 /// Factory for the pieces the supervisor provides to kernels it hosts.
 public enum SupervisorRuntime {
@@ -13,27 +14,28 @@ public enum SupervisorRuntime {
     }
 }
 
-final class LazyExecutor: ArtifactExecutor, @unchecked Sendable {
+final class LazyExecutor: ArtifactExecutor, Sendable {
     private let config: WorldConfig
-    private let lock = NSLock()
-    private var started: (any ArtifactExecutor)?
+    /// Held while the executor starts: concurrent first callers wait for the one zygote.
+    private let started = Mutex<(any ArtifactExecutor)?>(nil)
 
     init(config: WorldConfig) { self.config = config }
 
     private var executor: any ArtifactExecutor {
-        lock.lock(); defer { lock.unlock() }
-        if let started { return started }
-        let e: any ArtifactExecutor
-        do { e = try SandboxedExecutor(config: config) } catch {
-            e = UnavailableExecutor(reason: "the sandbox could not start on this host: \(error)")
+        started.withLock { started in
+            if let started { return started }
+            let e: any ArtifactExecutor
+            do { e = try SandboxedExecutor(config: config) } catch {
+                e = UnavailableExecutor(reason: "the sandbox could not start on this host: \(error)")
+            }
+            started = e
+            return e
         }
-        started = e
-        return e
     }
 
     func execute(_ request: ExecutionRequest, kernelCalls: @escaping KernelCallHandler) -> ExecutionOutcome {
         executor.execute(request, kernelCalls: kernelCalls)
     }
 
-    deinit { (started as? SandboxedExecutor)?.shutdown() }
+    deinit { (started.withLock { $0 } as? SandboxedExecutor)?.shutdown() }
 }

@@ -7,6 +7,10 @@ import Foundation
 /// live in the database; the system-wide bucket (the provider's token limit) lives in
 /// the supervisor, the only process that calls the provider.
 final class WorldLLMAccounting: LLMAccounting, @unchecked Sendable {
+    // Safe: `system`, `nextID`, `open` and `pending` are only read or written while `lock`
+    // is held (`retryPending` is called only from `reserve` and `settle`, which hold it).
+    // The lock is held across the kernel's ledger writes, so that the system bucket and
+    // the ledger move as one step. `kernel` is immutable and Sendable.
     private let kernel: Kernel
     private let lock = NSLock()
     private var system: TokenBucket

@@ -7,6 +7,7 @@ import EcologyObservatory
 import EcologySandbox
 import EcologySupervisor
 import Foundation
+import Synchronization
 
 extension AgentMind: ExpressibleByArgument {}
 
@@ -122,14 +123,18 @@ struct RunCommand: ParsableCommand {
 
 /// Set by SIGINT/SIGTERM: the run loop sees it and stops the agents cleanly.
 final class StopSignal: @unchecked Sendable {
+    // Safe: every stored property is a `let` set in `init`. The two signal sources are
+    // not Sendable (Dispatch does not mark them), but after `init` resumes them nothing
+    // calls them again: they are only kept alive here. Their handlers touch only `flag`,
+    // which is Sendable.
     private let source1: DispatchSourceSignal
     private let source2: DispatchSourceSignal
     private let flag = Flag()
 
-    final class Flag: @unchecked Sendable {
-        private let lock = NSLock(); private var value = false
-        var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
-        func set() { lock.lock(); value = true; lock.unlock() }
+    final class Flag: Sendable {
+        private let value = Mutex(false)
+        var isSet: Bool { value.withLock { $0 } }
+        func set() { value.withLock { $0 = true } }
     }
 
     init() {

@@ -121,6 +121,40 @@ final class ExecutorResourceTests: XCTestCase {
         XCTAssertEqual(k?.signal, SIGKILL)
     }
 
+    /// The supervisor's window can still hold an agent's handle after the child ended and
+    /// its slot was released (`AgentSession.finish` drops it only afterwards). Freezing
+    /// through that handle must not reach the slot, which the next agent may be in.
+    func testEndedAgentCannotFreezeTheNextChildInItsSlot() throws {
+        let a = try Shared.executor.spawnAgent(entry: "echo_agent.py")
+        XCTAssertEqual(a.stop(grace: 2)?.exitCode, 0, "agent exits on EOF")
+        XCTAssertFalse(a.freeze(), "the handle of an ended agent froze its released slot")
+        // Slots are reused last-freed first: b is in a's slot.
+        let b = try Shared.executor.spawnAgent(entry: "echo_agent.py")
+        defer { _ = b.stop(grace: 1) }
+        XCTAssertEqual(echo(b, "running", within: 5)?["value"], "running", "the next agent in the slot is frozen")
+        // Nor may it thaw the slot's next child, frozen by the supervisor for its own debt.
+        XCTAssertTrue(b.freeze())
+        XCTAssertFalse(a.thaw(), "the handle of an ended agent thawed its released slot")
+        XCTAssertNil(echo(b, "frozen", within: 0.3), "the next agent in the slot was thawed")
+        XCTAssertTrue(b.thaw())
+    }
+
+    /// The agent's answer to one echo frame, nil if none comes within `seconds`.
+    private func echo(_ agent: AgentProcess, _ value: String, within seconds: Double) -> JSONValue? {
+        guard Posix.sendAll(agent.socket, Frame.encode(["type": "echo", "id": 1, "value": .string(value)]),
+                            deadline: Posix.now() + 5) else { return nil }
+        var decoder = FrameDecoder()
+        var buf = [UInt8](repeating: 0, count: 65_536)
+        let deadline = Posix.now() + seconds
+        while Posix.poll(agent.socket, events: Int16(POLLIN), deadline: deadline) != 0 {
+            let n = buf.withUnsafeMutableBytes { recv(agent.socket, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { return nil }
+            decoder.append(buf[0..<n])
+            if let f = try? decoder.next() { return f }
+        }
+        return nil
+    }
+
     private func rssKB() -> Int {
         let status = Posix.readFile("/proc/self/status") ?? ""
         for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
