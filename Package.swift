@@ -29,7 +29,7 @@ let package = Package(
     ],
     targets: [
         // Pure rules: no I/O, no database, no processes.
-        .target(name: "EcologyCore"),
+        .target(name: "EcologyCore", dependencies: [.product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // Readings of this host's processes: /proc and glibc's heap statistics.
         .systemLibrary(name: "CMalloc"),
         .target(name: "EcologyHost", dependencies: ["CMalloc"]),
@@ -40,12 +40,14 @@ let package = Package(
         ]),
         // The world database: schema, migrations, records (GRDB on system SQLite).
         .target(name: "EcologyStore", dependencies: [
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             "EcologyCore",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         // Kernel actions, contracts, genesis services, events, invariants.
         .target(name: "EcologyKernel", dependencies: [
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             "EcologyCore", "EcologyStore",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
@@ -59,16 +61,19 @@ let package = Package(
                        providers: [.apt(["libseccomp-dev"])]),
         // Launching sandboxed children: policy, seccomp, cgroups, namespaces.
         .target(name: "EcologySandbox", dependencies: [
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             "EcologyCore", "EcologyWire", "CSeccomp",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The LLM gateway: reservation/settlement accounting and providers.
         .target(name: "EcologyLLM", dependencies: [
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             "EcologyCore",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The supervisor: executor, agent supervision, run loop.
         .target(name: "EcologySupervisor", dependencies: [
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             "EcologyCore", "EcologyKernel", "EcologySandbox", "EcologyWire", "EcologyLLM", "EcologyConfig", "EcologyHost",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -91,26 +96,29 @@ let package = Package(
         ]),
         // `ecology bench`: the benchmarks, apart from the modules they measure.
         .target(name: "EcologyBenchmarks", dependencies: [
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             "EcologyCore", "EcologyStore", "EcologyKernel", "EcologySandbox", "EcologySupervisor", "EcologyHost",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         .executableTarget(name: "ecology", dependencies: [
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             "EcologyCore", "EcologyConfig", "EcologyStore", "EcologyKernel", "EcologySandbox", "EcologySupervisor", "EcologyLLM",
             "EcologyObservatory", "EcologyBenchmarks", "EcologyHost",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "EcologyCoreTests", dependencies: ["EcologyCore"]),
+        .testTarget(name: "EcologyHostTests", dependencies: ["EcologyHost"]),
         .testTarget(name: "EcologyConfigTests", dependencies: ["EcologyConfig", "EcologyCore"]),
-        .testTarget(name: "EcologyKernelTests", dependencies: ["EcologyKernel", "EcologyStore", "EcologyCore", "EcologyTestSupport",
+        .testTarget(name: "EcologyKernelTests", dependencies: [.product(name: "NIOConcurrencyHelpers", package: "swift-nio"), "EcologyKernel", "EcologyStore", "EcologyCore", "EcologyTestSupport",
             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "EcologyWireTests", dependencies: ["EcologyWire", "EcologyCore",
             .product(name: "NIOEmbedded", package: "swift-nio")]),
-        .testTarget(name: "EcologySandboxTests", dependencies: ["EcologySandbox", "EcologyWire", "EcologyCore", "EcologyTestSupport", "EcologyHost", "EcologyBenchmarks"]),
+        .testTarget(name: "EcologySandboxTests", dependencies: [.product(name: "NIOConcurrencyHelpers", package: "swift-nio"), "EcologySandbox", "EcologyWire", "EcologyCore", "EcologyTestSupport", "EcologyHost", "EcologyBenchmarks"]),
         // Shared by the LLM and supervisor tests: a fake OpenAI-compatible server.
         .target(name: "EcologyTestSupport", dependencies: ["EcologyCore", "EcologyKernel"], path: "Tests/EcologyTestSupport", exclude: ["Fixtures"]),
-        .testTarget(name: "EcologyLLMTests", dependencies: ["EcologyLLM", "EcologyCore", "EcologyTestSupport"]),
+        .testTarget(name: "EcologyLLMTests", dependencies: [.product(name: "NIOConcurrencyHelpers", package: "swift-nio"), "EcologyLLM", "EcologyCore", "EcologyTestSupport"]),
         .testTarget(name: "EcologySupervisorTests", dependencies: ["EcologyTestSupport", "EcologySupervisor", "EcologyKernel", "EcologyCore", "EcologySandbox",
             "EcologyConfig", "EcologyStore", "EcologyLLM"]),
         .testTarget(name: "EcologyObservatoryTests", dependencies: ["EcologyObservatory", "EcologyKernel", "EcologyStore", "EcologyCore",

@@ -3,7 +3,7 @@ import EcologyKernel
 import EcologySandbox
 import EcologyStore
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 public enum ContractStallBenchmark {
     public static func run(directory: String, runs: Int, transfers: Int, contractSeconds: Double, config: WorldConfig,
@@ -84,13 +84,13 @@ public enum ContractStallBenchmark {
 
 /// The reader thread's stop flag, read count and end, shared with the benchmark's thread.
 private final class ReaderStop: Sendable {
-    private let stopped = Mutex(false)
-    private let count = Mutex(0)
+    private let stopped = NIOLockedValueBox(false)
+    private let count = NIOLockedValueBox(0)
     private let ended = DispatchSemaphore(value: 0)
-    var isSet: Bool { stopped.withLock { $0 } }
-    var reads: Int { count.withLock { $0 } }
-    func set() { stopped.withLock { $0 = true } }
-    func countRead() { count.withLock { $0 += 1 } }
+    var isSet: Bool { stopped.withLockedValue { $0 } }
+    var reads: Int { count.withLockedValue { $0 } }
+    func set() { stopped.withLockedValue { $0 = true } }
+    func countRead() { count.withLockedValue { $0 += 1 } }
     func finish() { ended.signal() }
     func waitFinished() { ended.wait() }
 }

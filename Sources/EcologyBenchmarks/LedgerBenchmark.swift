@@ -2,7 +2,7 @@ import EcologyCore
 import EcologyKernel
 import EcologyStore
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 import GRDB
 
 /// `ecology bench ledger`: durable transfers through the full kernel path against raw
@@ -69,7 +69,7 @@ public enum LedgerBenchmark {
         for round in 0..<3 {
             progress("concurrent round \(round + 1)/3: \(o.transfers / rounds) transfers from \(concurrent) principals at once")
             let perThread = max(1, o.transfers / rounds / concurrent)
-            let failed = Mutex(0)
+            let failed = NIOLockedValueBox(0)
             let t0 = monotonicNanos()
             DispatchQueue.concurrentPerform(iterations: concurrent) { t in
                 var local = SplitMix64(seed: o.seed &+ UInt64(round * 1_000 + t))
@@ -78,11 +78,11 @@ public enum LedgerBenchmark {
                     var to = ids[Int(local.next() % UInt64(ids.count))]
                     if to == from { to = ids[(t + 1) % ids.count] }
                     do { _ = try kernel.transferScrip(from: from, to: to, amount: 1, context: .principal(from)) }
-                    catch { failed.withLock { $0 += 1 } }
+                    catch { failed.withLockedValue { $0 += 1 } }
                 }
             }
             concurrentRates.append(Double(perThread * concurrent) / (Double(monotonicNanos() - t0) / 1e9))
-            concurrentFailures += failed.withLock { $0 }
+            concurrentFailures += failed.withLockedValue { $0 }
         }
         let statsAfter = world.groupCommitStatistics
         let commitStats = (batches: statsAfter.batches - statsBefore.batches, bodies: statsAfter.bodies - statsBefore.bodies)

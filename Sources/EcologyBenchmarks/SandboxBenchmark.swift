@@ -4,7 +4,7 @@ import Glibc
 #endif
 import EcologyCore
 import EcologySandbox
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Executor-level figures for `ecology bench invoke`: latency of a trivial sandboxed
 /// execution, throughput with two concurrent callers, and a cold `python3 -c pass` baseline.
@@ -71,8 +71,8 @@ public enum SandboxBenchmark {
     }
 
     final class Counter: Sendable {
-        private let count = Mutex(0)
-        var value: Int { count.withLock { $0 } }
-        func add() { count.withLock { $0 += 1 } }
+        private let count = NIOLockedValueBox(0)
+        var value: Int { count.withLockedValue { $0 } }
+        func add() { count.withLockedValue { $0 += 1 } }
     }
 }

@@ -5,7 +5,7 @@ import EcologySandbox
 import EcologyStore
 import EcologySupervisor
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// `ecology bench invoke` and `ecology bench agents`: figures measured through the
 /// whole path (kernel permission check, sandboxed child, charge, event).
@@ -138,15 +138,15 @@ public enum SupervisorBenchmarks {
     }
 
     final class AtomicCount: Sendable {
-        private let count = Mutex(0)
-        var value: Int { count.withLock { $0 } }
-        func add() { count.withLock { $0 += 1 } }
+        private let count = NIOLockedValueBox(0)
+        var value: Int { count.withLockedValue { $0 } }
+        func add() { count.withLockedValue { $0 += 1 } }
     }
 
     final class LatencyProbe: Sendable {
-        private let values = Mutex<[Double]>([])
-        func add(_ v: Double) { values.withLock { $0.append(v) } }
-        func sorted() -> [Double] { values.withLock { $0.sorted() } }
+        private let values = NIOLockedValueBox<[Double]>([])
+        func add(_ v: Double) { values.withLockedValue { $0.append(v) } }
+        func sorted() -> [Double] { values.withLockedValue { $0.sorted() } }
     }
 
     static func pct(_ sorted: [Double], _ p: Double) -> Double {

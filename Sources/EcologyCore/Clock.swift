@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The source of time for every component. Times are integer microseconds since
 /// the Unix epoch so that token-bucket refill is exact.
@@ -23,16 +23,16 @@ public struct SystemClock: WorldClock {
 
 /// Virtual time for tests and deterministic simulation: it moves only when told.
 public final class VirtualClock: WorldClock, Sendable {
-    private let micros: Mutex<Int64>
+    private let micros: NIOLockedValueBox<Int64>
 
-    public init(startMicros: Int64 = 1_800_000_000_000_000) { micros = Mutex(startMicros) }
+    public init(startMicros: Int64 = 1_800_000_000_000_000) { micros = NIOLockedValueBox(startMicros) }
 
-    public func nowMicros() -> Int64 { micros.withLock { $0 } }
+    public func nowMicros() -> Int64 { micros.withLockedValue { $0 } }
 
     public func advance(seconds: Double) { advance(micros: Int64(seconds * 1_000_000)) }
 
     public func advance(micros delta: Int64) {
-        micros.withLock { $0 += delta }
+        micros.withLockedValue { $0 += delta }
     }
 }
 

@@ -1,7 +1,7 @@
 import EcologyCore
 import Foundation
 import GRDB
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Remembers custom-contract decisions. Keys include the versions of both the artifact
 /// and the contract, so any change to either invalidates the entry, and the owner the
@@ -14,13 +14,13 @@ final class PermissionCache: Sendable {
     }
     struct Entry { var decision: ContractDecision; var expiresAt: Int64 }
 
-    private let entries = Mutex<[Key: Entry]>([:])
+    private let entries = NIOLockedValueBox<[Key: Entry]>([:])
     private let capacity: Int
 
     init(capacity: Int) { self.capacity = max(1, capacity) }
 
     func get(_ key: Key, now: Int64) -> ContractDecision? {
-        entries.withLock { entries in
+        entries.withLockedValue { entries in
             guard let e = entries[key] else { return nil }
             if e.expiresAt < now { entries[key] = nil; return nil }
             return e.decision
@@ -28,13 +28,13 @@ final class PermissionCache: Sendable {
     }
 
     func put(_ key: Key, _ entry: Entry) {
-        entries.withLock { entries in
+        entries.withLockedValue { entries in
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
             entries[key] = entry
         }
     }
 
-    var count: Int { entries.withLock { $0.count } }
+    var count: Int { entries.withLockedValue { $0.count } }
 }
 
 extension Kernel {

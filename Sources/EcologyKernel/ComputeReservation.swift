@@ -1,7 +1,7 @@
 import EcologyCore
 import Foundation
 import GRDB
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Compute held for executions that are running, the way `reserveLLM` holds llm_budget for
 /// an LLM call: no child starts unless its payer can pay for it (docs/KERNEL.md, "No work
@@ -18,25 +18,25 @@ final class ComputeReservations: Sendable {
         /// Contract evaluations' CPU, measured but not yet charged (see `Kernel.settleDeferredCharges`).
         var deferred: [DeferredCharge] = []
     }
-    private let holds = Mutex(Holds())
+    private let holds = NIOLockedValueBox(Holds())
 
-    func withLock<T: Sendable, E: Error>(_ body: (inout [String: Int64]) throws(E) -> T) throws(E) -> T {
-        try holds.withLock { h throws(E) -> T in try body(&h.held) }
+    func withLock<T>(_ body: (inout [String: Int64]) throws -> T) rethrows -> T {
+        try holds.withLockedValue { try body(&$0.held) }
     }
 
     func release(_ r: ComputeReservation) {
-        holds.withLock { h in
+        holds.withLockedValue { h in
             let left = (h.held[r.payer] ?? 0) - r.scaledUnits
             h.held[r.payer] = left > 0 ? left : nil
         }
     }
 
     func deferCharge(_ r: ComputeReservation, cpuMicros: Int64, event: (type: String, data: JSONValue)? = nil) {
-        holds.withLock { $0.deferred.append(DeferredCharge(reservation: r, cpuMicros: cpuMicros, event: event)) }
+        holds.withLockedValue { $0.deferred.append(DeferredCharge(reservation: r, cpuMicros: cpuMicros, event: event)) }
     }
 
     func takeDeferred() -> [DeferredCharge] {
-        holds.withLock { h in
+        holds.withLockedValue { h in
             let all = h.deferred
             h.deferred = []
             return all
@@ -44,11 +44,11 @@ final class ComputeReservations: Sendable {
     }
 
     func restoreDeferred(_ items: [DeferredCharge]) {
-        holds.withLock { $0.deferred = items + $0.deferred }
+        holds.withLockedValue { $0.deferred = items + $0.deferred }
     }
 
     /// Compute held for `payer` now, in scaled units (tests and `inspect`).
-    func held(by payer: String) -> Int64 { holds.withLock { $0.held[payer] ?? 0 } }
+    func held(by payer: String) -> Int64 { holds.withLockedValue { $0.held[payer] ?? 0 } }
 }
 
 /// Measured CPU waiting to be charged, with the event that records it.

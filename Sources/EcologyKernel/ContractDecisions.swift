@@ -1,7 +1,7 @@
 import EcologyCore
 import EcologyStore
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// What a custom contract is asked: an action on an artifact, as the contract will see
 /// it (a gift's recipient is asked about with itself as the owner), by whom, paid by whom.
@@ -31,14 +31,14 @@ struct ContractQuestion {
 final class ContractDecisions: Sendable {
     // Locked: the apply step may run on another thread than the action's (group commit
     // runs a batch on its leader's).
-    private let answers = Mutex<[PermissionCache.Key: ContractDecision]>([:])
+    private let answers = NIOLockedValueBox<[PermissionCache.Key: ContractDecision]>([:])
 
     func answer(_ key: PermissionCache.Key) -> ContractDecision? {
-        answers.withLock { $0[key] }
+        answers.withLockedValue { $0[key] }
     }
 
     func record(_ key: PermissionCache.Key, _ decision: ContractDecision) {
-        answers.withLock { $0[key] = decision }
+        answers.withLockedValue { $0[key] = decision }
     }
 }
 

@@ -1,7 +1,7 @@
 import EcologyCore
 import Foundation
 import GRDB
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Appends to the event log. Every state change writes its event in the same transaction.
 public struct EventLog: Sendable {
@@ -71,15 +71,15 @@ public final class EventDataCache: Sendable {
         var ring: [Int64]
         var next = 0
     }
-    private let entries: Mutex<Entries>
+    private let entries: NIOLockedValueBox<Entries>
 
-    public init(capacity: Int = 4096) { entries = Mutex(Entries(ring: Array(repeating: -1, count: max(1, capacity)))) }
+    public init(capacity: Int = 4096) { entries = NIOLockedValueBox(Entries(ring: Array(repeating: -1, count: max(1, capacity)))) }
 
     func data(_ seq: Int64, _ decode: () -> JSONValue) -> JSONValue {
-        if let hit = entries.withLock({ $0.bySeq[seq] }) { return hit }
+        if let hit = entries.withLockedValue({ $0.bySeq[seq] }) { return hit }
         // Decoded outside the lock: readers of other events do not wait for this parse.
         let value = decode()
-        entries.withLock { e in
+        entries.withLockedValue { e in
             if e.bySeq.updateValue(value, forKey: seq) == nil {
                 if e.ring[e.next] >= 0 { e.bySeq[e.ring[e.next]] = nil }  // evict the oldest insertion
                 e.ring[e.next] = seq

@@ -1,7 +1,7 @@
 import EcologyCore
 import Foundation
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// One line of a cassette (JSONL): a request and what the provider answered.
 ///
@@ -159,7 +159,7 @@ public final class ReplayProvider: LLMProvider, Sendable {
         var answers: [String: [Result<ProviderResponse, ProviderError>]] = [:]
         var served: [String: Int] = [:]
     }
-    private let tape: Mutex<Tape>
+    private let tape: NIOLockedValueBox<Tape>
 
     /// Throws INVALID_ARGS naming the cassette line that cannot be read.
     public init(cassette: URL, capabilities: BackendCapabilities) throws {
@@ -179,17 +179,17 @@ public final class ReplayProvider: LLMProvider, Sendable {
                 throw KernelError(.invalidArgs, "LLM cassette \(cassette.path) line \(i + 1): \(e.message)")
             }
         }
-        tape = Mutex(loaded)
+        tape = NIOLockedValueBox(loaded)
     }
 
     /// Recorded answers not yet given.
     public var unplayedCount: Int {
-        tape.withLock { t in t.answers.reduce(0) { $0 + $1.value.count - (t.served[$1.key] ?? 0) } }
+        tape.withLockedValue { t in t.answers.reduce(0) { $0 + $1.value.count - (t.served[$1.key] ?? 0) } }
     }
 
     public func send(_ request: ProviderRequest) -> Result<ProviderResponse, ProviderError> {
         let canonical = request.canonicalString
-        return tape.withLock { t in
+        return tape.withLockedValue { t in
             guard let list = t.answers[canonical] else {
                 let first = request.messages.last?.content.map { String($0.prefix(80)) } ?? ""
                 return .failure(.notInCassette("no recorded answer for request \(request.key) "

@@ -1,6 +1,6 @@
 import EcologyCore
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// `LLMAccounting` held in memory under one lock: each `reserve` and `settle` is
 /// atomic with respect to every other. Buckets refill on the injected clock, so tests
@@ -16,18 +16,18 @@ public final class InMemoryLLMAccounting: LLMAccounting, Sendable {
         var openReservations: [UInt64: LLMReservation] = [:]
         var nextID: UInt64 = 1
     }
-    private let ledger: Mutex<Ledger>
+    private let ledger: NIOLockedValueBox<Ledger>
 
     /// `systemRate` is the world's provider limit shared by every principal.
     public init(clock: WorldClock, systemRate: BucketConfig) {
         self.clock = clock
-        ledger = Mutex(Ledger(systemBucket: TokenBucket(ratePerSecond: systemRate.ratePerSecond, capacity: systemRate.capacity,
+        ledger = NIOLockedValueBox(Ledger(systemBucket: TokenBucket(ratePerSecond: systemRate.ratePerSecond, capacity: systemRate.capacity,
                                                         balance: systemRate.initial, nowMicros: clock.nowMicros())))
     }
 
     /// Creates (or replaces) a principal's llm_budget and llm_rate bucket.
     public func open(principal: String, budgetMicrodollars: Int64, rate: BucketConfig) {
-        ledger.withLock { l in
+        ledger.withLockedValue { l in
             l.budgets[principal] = max(0, budgetMicrodollars)
             l.agentBuckets[principal] = TokenBucket(ratePerSecond: rate.ratePerSecond, capacity: rate.capacity,
                                                     balance: rate.initial, nowMicros: clock.nowMicros())
@@ -36,32 +36,32 @@ public final class InMemoryLLMAccounting: LLMAccounting, Sendable {
 
     /// Adds to a principal's llm_budget (a transfer in).
     public func credit(principal: String, microdollars: Int64) {
-        ledger.withLock { l in
+        ledger.withLockedValue { l in
             if let b = l.budgets[principal] { l.budgets[principal] = b + max(0, microdollars) }
         }
     }
 
     public func budget(of principal: String) -> Int64? {
-        ledger.withLock { $0.budgets[principal] }
+        ledger.withLockedValue { $0.budgets[principal] }
     }
 
     /// Whole tokens in the principal's llm_rate bucket now.
     public func rateBalance(of principal: String) -> Int64? {
-        ledger.withLock { $0.agentBuckets[principal]?.balance(atMicros: clock.nowMicros()) }
+        ledger.withLockedValue { $0.agentBuckets[principal]?.balance(atMicros: clock.nowMicros()) }
     }
 
     public func systemRateBalance() -> Int64 {
-        ledger.withLock { $0.systemBucket.balance(atMicros: clock.nowMicros()) }
+        ledger.withLockedValue { $0.systemBucket.balance(atMicros: clock.nowMicros()) }
     }
 
     /// Reservations taken and not yet settled.
     public var openReservationCount: Int {
-        ledger.withLock { $0.openReservations.count }
+        ledger.withLockedValue { $0.openReservations.count }
     }
 
     public func reserve(principal: String, microdollars: Int64, tokens: Int64) throws -> LLMReservation {
         guard microdollars >= 0, tokens >= 0 else { throw KernelError.invalid("a reservation cannot be negative") }
-        return try ledger.withLock { l throws(KernelError) -> LLMReservation in
+        return try ledger.withLockedValue { l throws(KernelError) -> LLMReservation in
             guard let budget = l.budgets[principal], var agent = l.agentBuckets[principal] else {
                 throw KernelError(.notFound, "\(principal) has no llm_budget (not a principal)")
             }
@@ -91,7 +91,7 @@ public final class InMemoryLLMAccounting: LLMAccounting, Sendable {
 
     public func settle(_ reservation: LLMReservation, microdollars: Int64, tokens: Int64,
                        estimated: Bool) throws -> LLMSettlement {
-        try ledger.withLock { l throws(KernelError) -> LLMSettlement in
+        try ledger.withLockedValue { l throws(KernelError) -> LLMSettlement in
             guard l.openReservations.removeValue(forKey: reservation.id) != nil else {
                 throw KernelError(.internal, "LLM reservation \(reservation.id) is not open (settled twice?)")
             }

@@ -1,7 +1,7 @@
 import EcologyCore
 import Foundation
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The supervisor's only network path: validates, prices, reserves, calls the provider
 /// and settles every LLM call against the caller's llm_budget and llm_rate.
@@ -30,7 +30,7 @@ public final class LLMGateway: Sendable {
     private let clock: WorldClock
     private let logger: Logger
     /// After a provider 429, calls are refused locally until this world time.
-    private let providerBackoffUntilMicros = Mutex<Int64>(0)
+    private let providerBackoffUntilMicros = NIOLockedValueBox<Int64>(0)
 
     /// Retry delay assumed when a provider 429 carries no `Retry-After`.
     public static let defaultProviderRetryAfter: Double = 1
@@ -283,11 +283,11 @@ public final class LLMGateway: Sendable {
     }
 
     private func providerBackoff(at now: Int64) -> Double? {
-        let until = providerBackoffUntilMicros.withLock { $0 }
+        let until = providerBackoffUntilMicros.withLockedValue { $0 }
         return now < until ? Double(until - now) / 1_000_000 : nil
     }
 
     private func startProviderBackoff(until micros: Int64) {
-        providerBackoffUntilMicros.withLock { $0 = max($0, micros) }
+        providerBackoffUntilMicros.withLockedValue { $0 = max($0, micros) }
     }
 }

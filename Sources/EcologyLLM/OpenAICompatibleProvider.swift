@@ -3,7 +3,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The one HTTP provider: `POST {baseURL}/chat/completions` on any OpenAI-compatible
 /// server (OpenAI, Gemini's compatible endpoint, Ollama, llama.cpp, vLLM).
@@ -118,9 +118,9 @@ private struct Exchange: Sendable {
 
 /// Hands the completion handler's values to the waiting thread.
 private final class ExchangeBox: Sendable {
-    private let exchange = Mutex(Exchange())
+    private let exchange = NIOLockedValueBox(Exchange())
 
-    func set(_ e: Exchange) { exchange.withLock { $0 = e } }
+    func set(_ e: Exchange) { exchange.withLockedValue { $0 = e } }
 
-    func get() -> Exchange { exchange.withLock { $0 } }
+    func get() -> Exchange { exchange.withLockedValue { $0 } }
 }

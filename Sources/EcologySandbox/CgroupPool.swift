@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 #endif
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 public enum CgroupVersion: String, Sendable {
     case v2, v1, none
@@ -105,12 +105,12 @@ final class CgroupPool: @unchecked Sendable {
         /// Pools alive in this process.
         var livePools = 0
     }
-    private static let boost = Mutex(Boost())
+    private static let boost = NIOLockedValueBox(Boost())
 
     /// Moves this process into its boosted CPU cgroup, once; best effort (a host that
     /// refuses keeps the default weights).
     static func boostSupervisor(_ layout: CgroupLayout, own: [String: String]) {
-        boost.withLock { b in
+        boost.withLockedValue { b in
             guard !b.boosted else { return }
             b.boosted = true
             let (key, file, weight): (String, String, Int)
@@ -190,7 +190,7 @@ final class CgroupPool: @unchecked Sendable {
             bases["unified"] = b
         }
         baseDirs = bases
-        CgroupPool.boost.withLock { $0.livePools += 1 }
+        CgroupPool.boost.withLockedValue { $0.livePools += 1 }
     }
 
     /// v2 forbids processes in inner nodes: if enabling controllers below our own cgroup is
@@ -210,8 +210,8 @@ final class CgroupPool: @unchecked Sendable {
     }
 
     final class Sequence: Sendable {
-        private let n = Mutex(0)
-        func next() -> Int { n.withLock { $0 += 1; return $0 } }
+        private let n = NIOLockedValueBox(0)
+        func next() -> Int { n.withLockedValue { $0 += 1; return $0 } }
     }
     static let poolCounter = Sequence()
 
@@ -392,7 +392,7 @@ final class CgroupPool: @unchecked Sendable {
         lock.lock(); let all = Array(slots.values); slots = [:]; free = []; lock.unlock()
         for s in all { for d in s.dirs.values { rmdir(d) } }
         for b in baseDirs.values { rmdir(b) }
-        CgroupPool.boost.withLock { b in
+        CgroupPool.boost.withLockedValue { b in
             guard !destroyed else { return }
             destroyed = true
             b.livePools -= 1

@@ -5,7 +5,7 @@ import EcologySandbox
 import EcologyWire
 import Foundation
 import NIOCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// One agent's life in the supervisor: its sandboxed child and the channel that serves
 /// the child's kernel calls. Identity is bound here: every call on this socket acts as
@@ -61,12 +61,12 @@ final class AgentSession: @unchecked Sendable {
         /// The last event seq this sleeper has been shown (the watcher, `Supervisor.wakeSleepers`,
         /// advances it; consecutive passes may run on different threads).
         var cursor: Int64 {
-            get { shown.withLock { $0 } }
-            set { shown.withLock { $0 = newValue } }
+            get { shown.withLockedValue { $0 } }
+            set { shown.withLockedValue { $0 = newValue } }
         }
-        private let shown: Mutex<Int64>
+        private let shown: NIOLockedValueBox<Int64>
         init(_ c: WakeCondition, logged: Bool, requestID: Int64) {
-            condition = c; self.logged = logged; self.requestID = requestID; shown = Mutex(c.afterSeq)
+            condition = c; self.logged = logged; self.requestID = requestID; shown = NIOLockedValueBox(c.afterSeq)
         }
     }
 

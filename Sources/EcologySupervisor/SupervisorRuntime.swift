@@ -1,7 +1,7 @@
 import EcologyCore
 import EcologySandbox
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Factory for the pieces the supervisor provides to kernels it hosts.
 public enum SupervisorRuntime {
@@ -17,12 +17,12 @@ public enum SupervisorRuntime {
 final class LazyExecutor: ArtifactExecutor, Sendable {
     private let config: WorldConfig
     /// Held while the executor starts: concurrent first callers wait for the one zygote.
-    private let started = Mutex<(any ArtifactExecutor)?>(nil)
+    private let started = NIOLockedValueBox<(any ArtifactExecutor)?>(nil)
 
     init(config: WorldConfig) { self.config = config }
 
     private var executor: any ArtifactExecutor {
-        started.withLock { started in
+        started.withLockedValue { started in
             if let started { return started }
             let e: any ArtifactExecutor
             do { e = try SandboxedExecutor(config: config) } catch {
@@ -37,5 +37,5 @@ final class LazyExecutor: ArtifactExecutor, Sendable {
         executor.execute(request, kernelCalls: kernelCalls)
     }
 
-    deinit { (started.withLock { $0 } as? SandboxedExecutor)?.shutdown() }
+    deinit { (started.withLockedValue { $0 } as? SandboxedExecutor)?.shutdown() }
 }

@@ -7,7 +7,7 @@ import EcologyObservatory
 import EcologySandbox
 import EcologySupervisor
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 extension AgentMind: ExpressibleByArgument {}
 
@@ -132,9 +132,9 @@ final class StopSignal: @unchecked Sendable {
     private let flag = Flag()
 
     final class Flag: Sendable {
-        private let value = Mutex(false)
-        var isSet: Bool { value.withLock { $0 } }
-        func set() { value.withLock { $0 = true } }
+        private let value = NIOLockedValueBox(false)
+        var isSet: Bool { value.withLockedValue { $0 } }
+        func set() { value.withLockedValue { $0 = true } }
     }
 
     init() {

@@ -1,7 +1,7 @@
 import EcologyCore
 @testable import EcologyKernel
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 import XCTest
 
 final class EscrowTests: XCTestCase {
@@ -126,12 +126,12 @@ final class EscrowTests: XCTestCase {
             try XCTUnwrapOK(w.write("alpha", item))
             let listing = try XCTUnwrapOK(w.invoke("alpha", "genesis_escrow", "deposit", [.string(item), 2]))["listing_id"]!
             let before = (try w.scrip("beta"), try w.scrip("gamma"), try w.scrip("alpha"))
-            let answers = Mutex([Envelope?](repeating: nil, count: 2))
+            let answers = NIOLockedValueBox([Envelope?](repeating: nil, count: 2))
             DispatchQueue.concurrentPerform(iterations: 2) { k in
                 let env = w.invoke(k == 0 ? "beta" : "gamma", "genesis_escrow", "purchase", [listing])
-                answers.withLock { $0[k] = env }
+                answers.withLockedValue { $0[k] = env }
             }
-            let results = answers.withLock { $0 }
+            let results = answers.withLockedValue { $0 }
             let wins = results.filter { $0?.isOK == true }.count
             XCTAssertEqual(wins, 1, "round \(i): \(results)")
             let loserIndex = results[0]?.isOK == true ? 1 : 0
@@ -156,12 +156,12 @@ final class EscrowTests: XCTestCase {
         try XCTUnwrapOK(w.write("alpha", "rare"))
         let listing = try XCTUnwrapOK(w.invoke("alpha", "genesis_escrow", "deposit", ["rare", 7]))["listing_id"]!
         let buyers = ["beta", "gamma", "delta", "epsilon"]
-        let oks = Mutex(0)
+        let oks = NIOLockedValueBox(0)
         DispatchQueue.concurrentPerform(iterations: 16) { k in
             let env = w.invoke(buyers[k % buyers.count], "genesis_escrow", "purchase", [listing])
-            if env.isOK { oks.withLock { $0 += 1 } }
+            if env.isOK { oks.withLockedValue { $0 += 1 } }
         }
-        XCTAssertEqual(oks.withLock { $0 }, 1)
+        XCTAssertEqual(oks.withLockedValue { $0 }, 1)
         XCTAssertEqual(try w.totalScrip(), 500)
         XCTAssertEqual(buyers.map { (try? w.scrip($0)) ?? 0 }.reduce(0, +), 393)
         w.assertInvariants()

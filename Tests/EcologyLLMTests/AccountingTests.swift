@@ -1,7 +1,7 @@
 import EcologyCore
 @testable import EcologyLLM
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 import XCTest
 
 final class AccountingTests: XCTestCase {
@@ -168,22 +168,22 @@ final class AccountingTests: XCTestCase {
         let initial: Int64 = 100_000
         acc.open(principal: "a", budgetMicrodollars: initial, rate: BucketConfig(ratePerSecond: 0, capacity: 10_000_000, initial: 10_000_000))
         struct Tally { var charged: Int64 = 0, admitted = 0, refused = 0, negativeSeen = false }
-        let tally = Mutex(Tally())
+        let tally = NIOLockedValueBox(Tally())
         DispatchQueue.concurrentPerform(iterations: 2_000) { i in
             let worst = Int64(100 + i % 7 * 50)
             do {
                 let r = try acc.reserve(principal: "a", microdollars: worst, tokens: 10)
-                if (acc.budget(of: "a") ?? -1) < 0 { tally.withLock { $0.negativeSeen = true } }
+                if (acc.budget(of: "a") ?? -1) < 0 { tally.withLockedValue { $0.negativeSeen = true } }
                 let s = try acc.settle(r, microdollars: worst / 3, tokens: 5, estimated: false)
-                tally.withLock { $0.charged += s.chargedMicrodollars; $0.admitted += 1 }
+                tally.withLockedValue { $0.charged += s.chargedMicrodollars; $0.admitted += 1 }
             } catch let e as KernelError {
                 XCTAssertEqual(e.code, .budgetExhausted)
-                tally.withLock { $0.refused += 1 }
+                tally.withLockedValue { $0.refused += 1 }
             } catch {
                 XCTFail("\(error)")
             }
         }
-        let (charged, admitted, refused, negativeSeen) = tally.withLock { ($0.charged, $0.admitted, $0.refused, $0.negativeSeen) }
+        let (charged, admitted, refused, negativeSeen) = tally.withLockedValue { ($0.charged, $0.admitted, $0.refused, $0.negativeSeen) }
         let final = try XCTUnwrap(acc.budget(of: "a"))
         XCTAssertFalse(negativeSeen)
         XCTAssertGreaterThanOrEqual(final, 0)

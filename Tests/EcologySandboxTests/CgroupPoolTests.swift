@@ -2,7 +2,7 @@
 import EcologyCore
 import Foundation
 import EcologyTestSupport
-import Synchronization
+import NIOConcurrencyHelpers
 import XCTest
 
 /// The slot pool hands every concurrent caller its own slot (own memory limit, own uid).
@@ -21,13 +21,13 @@ final class CgroupPoolTests: XCTestCase {
     func testConcurrentAcquiresGetDistinctSlots() throws {
         let (_, pool) = try makePool()
         defer { pool.destroy() }
-        let handed = Mutex<[Int]>([])
+        let handed = NIOLockedValueBox<[Int]>([])
         // Fresh slots are created concurrently: 200 agents start at once in `ecology run`.
         DispatchQueue.concurrentPerform(iterations: 48) { _ in
             let slot = try! pool.acquire(memoryBytes: 64 << 20)
-            handed.withLock { $0.append(slot.index) }
+            handed.withLockedValue { $0.append(slot.index) }
         }
-        let indexes = handed.withLock { $0 }
+        let indexes = handed.withLockedValue { $0 }
         XCTAssertEqual(indexes.count, 48)
         XCTAssertEqual(Set(indexes).count, 48, "two callers were handed the same slot: \(indexes.sorted())")
     }

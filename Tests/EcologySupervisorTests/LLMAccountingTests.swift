@@ -47,8 +47,10 @@ final class LLMAccountingTests: XCTestCase {
         }
         let tally = Tally()
         let done = ManagedAtomicFlag()
+        let watcherEnded = DispatchSemaphore(value: 0)
         let watcher = Thread {
             while !done.isSet { let b = budget(); tally.with { $0.lowest = min($0.lowest, b) }; Thread.sleep(forTimeInterval: 0.002) }
+            watcherEnded.signal()
         }
         watcher.start()
         DispatchQueue.concurrentPerform(iterations: 80) { _ in
@@ -62,8 +64,10 @@ final class LLMAccountingTests: XCTestCase {
             }
         }
         done.set()
-        Thread.sleep(forTimeInterval: 0.01)
-        let (ok, exhausted, other, charged, lowest) = (tally.ok, tally.exhausted, tally.other, tally.charged, tally.lowest)
+        watcherEnded.wait()
+        var seen: (ok: Int, exhausted: Int, other: [String], charged: Int64, lowest: Int64) = (0, 0, [], 0, 0)
+        tally.with { seen = ($0.ok, $0.exhausted, $0.other, $0.charged, $0.lowest) }
+        let (ok, exhausted, other, charged, lowest) = seen
 
         XCTAssertEqual(other, [], "only budget refusals are expected")
         XCTAssertGreaterThan(exhausted, 0, "80 calls of 20 µ$ cannot all fit in 1000 µ$")
