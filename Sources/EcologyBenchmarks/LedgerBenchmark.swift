@@ -71,6 +71,8 @@ public enum LedgerBenchmark {
             let perThread = max(1, o.transfers / rounds / concurrent)
             let failed = NIOLockedValueBox(0)
             let t0 = monotonicNanos()
+            // Conversions below are of the benchmark's own small counters and of a remainder
+            // below `ids.count`: none can trap.
             DispatchQueue.concurrentPerform(iterations: concurrent) { t in
                 var local = SplitMix64(seed: o.seed &+ UInt64(round * 1_000 + t))
                 let from = ids[t]
