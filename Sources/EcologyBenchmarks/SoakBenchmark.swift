@@ -23,7 +23,7 @@ public enum SoakBenchmark {
         var elapsedSeconds = 0.0
         var rssBytes: Int64 = 0
         var rssAnonBytes: Int64 = 0
-        var heap = ProcessStatus.Heap(inUseBytes: 0, retainedFreeBytes: 0, mappedBytes: 0, arenaBytes: 0)
+        var heap = ProcessStatus.Heap.empty
         var openFDs = 0
         var threads = 0
         var walBytes: Int64 = 0
@@ -38,6 +38,7 @@ public enum SoakBenchmark {
         var agentRSSMeanBytes: Int64 = 0
         var rows: [String: Int64] = [:]
 
+        /// `Int64(Int)` cannot trap on the 64-bit hosts Ecology runs on; the counts are the probe's own.
         var json: JSONValue {
             .object([
                 "minute": .int(Int64(minute)), "elapsed_seconds": .number(SupervisorBenchmarks.round3(elapsedSeconds)),

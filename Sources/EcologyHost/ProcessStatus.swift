@@ -6,18 +6,18 @@ import Foundation
 /// Each reading is `nil` where it cannot be taken (no /proc, the process is gone).
 public enum ProcessStatus {
     /// Resident set size (`VmRSS`), bytes.
-    public static func residentBytes(pid: String = "self") -> Int64? { statusKilobytes(pid, "VmRSS:").map { $0 * 1024 } }
+    public static func residentBytes(pid: String = "self") -> Int64? { statusNumber(pid, "VmRSS:").map { $0 * 1024 } }
 
     /// The anonymous part of the resident set (`RssAnon`): the heap and stacks, not mapped files.
-    public static func anonymousResidentBytes(pid: String = "self") -> Int64? { statusKilobytes(pid, "RssAnon:").map { $0 * 1024 } }
+    public static func anonymousResidentBytes(pid: String = "self") -> Int64? { statusNumber(pid, "RssAnon:").map { $0 * 1024 } }
 
     /// Proportional set size: resident pages, shared ones (a zygote's preloaded interpreter)
     /// divided among the processes sharing them — what a child really costs.
     public static func proportionalBytes(pid: String) -> Int64? {
-        kilobytes(in: "/proc/\(pid)/smaps_rollup", field: "Pss:").map { $0 * 1024 }
+        firstNumber(in: "/proc/\(pid)/smaps_rollup", field: "Pss:").map { $0 * 1024 }
     }
 
-    public static func threads(pid: String = "self") -> Int? { statusKilobytes(pid, "Threads:").map { Int($0) } }
+    public static func threads(pid: String = "self") -> Int? { statusNumber(pid, "Threads:").map { Int($0) } }
 
     public static func openDescriptors(pid: String = "self") -> Int? {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")).map(\.count)
@@ -33,6 +33,8 @@ public enum ProcessStatus {
         public var mappedBytes: Int64
         public var arenaBytes: Int64
 
+        public static let empty = Heap(inUseBytes: 0, retainedFreeBytes: 0, mappedBytes: 0, arenaBytes: 0)
+
         public init(inUseBytes: Int64, retainedFreeBytes: Int64, mappedBytes: Int64, arenaBytes: Int64) {
             self.inUseBytes = inUseBytes; self.retainedFreeBytes = retainedFreeBytes
             self.mappedBytes = mappedBytes; self.arenaBytes = arenaBytes
@@ -46,12 +48,12 @@ public enum ProcessStatus {
                     mappedBytes: Int64(clamping: m.hblkhd), arenaBytes: Int64(clamping: m.arena))
     }
 
-    private static func statusKilobytes(_ pid: String, _ field: String) -> Int64? {
-        kilobytes(in: "/proc/\(pid)/status", field: field)
+    private static func statusNumber(_ pid: String, _ field: String) -> Int64? {
+        firstNumber(in: "/proc/\(pid)/status", field: field)
     }
 
     /// The first number on the line starting with `field` (a "kB" unit after it is ignored).
-    private static func kilobytes(in path: String, field: String) -> Int64? {
+    private static func firstNumber(in path: String, field: String) -> Int64? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8),
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field) }) else { return nil }
         return line.dropFirst(field.count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap { Int64($0) }

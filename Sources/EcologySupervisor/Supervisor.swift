@@ -204,8 +204,8 @@ public final class Supervisor: @unchecked Sendable {
             }
             guard agent.funded, !agent.parked else { continue }
             lock.lock(); if policies[agent.id]?.recentCrashes ?? 0 > kernel.config.supervisor.restartIntensity { policies[agent.id] = nil }; lock.unlock()
-            lock.lock(); let due = restartAt[agent.id].map { now >= $0 } ?? true; let stop = stopping; lock.unlock()
-            if due && !stop { start(agent.id, config: agent.config, version: agent.version) }
+            lock.lock(); let due = restartAt[agent.id].map { now >= $0 } ?? true; lock.unlock()
+            if due { start(agent.id, config: agent.config, version: agent.version) }
         }
     }
 
